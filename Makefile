@@ -1,0 +1,73 @@
+# swarmbench: the README's commands.
+#   make bench   rerun the benchmark's matrix on this machine (quick profile)
+#   make test    everything CI runs: lint, unit, integration and cluster tests
+# Both install what they need on a fresh Debian machine as root.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# rustup and the Go tarball install outside Debian's PATH.
+export PATH := $(HOME)/.cargo/bin:/usr/local/go/bin:$(PATH)
+
+# The venv's Python is Debian's, not one under /root: the namespaced test hosts each get a
+# private /root and must still run the controller's interpreter.
+PYTHON ?= /usr/bin/python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+DEBIAN_PACKAGES := python3-venv python3-dev wrk apache2-utils prometheus \
+	prometheus-node-exporter openssh-server iproute2 util-linux chromium procps
+
+PYTEST_ARGS ?=
+
+.PHONY: help bench test lint system-deps venv toolchains targets clean
+
+help:
+	@echo "make bench   run the benchmark matrix locally (quick profile)"
+	@echo "make test    lint and run the whole test suite"
+
+system-deps:
+	@if [ ! -r /etc/debian_version ]; then \
+	  echo "swarmbench: automatic installs need Debian; install by hand: $(DEBIAN_PACKAGES)"; \
+	  exit 2; fi
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "swarmbench: missing Debian packages (run as root, or: sudo apt-get install $$missing)"; \
+	    exit 2; fi; \
+	  echo "Installing Debian packages: $$missing"; \
+	  apt-get update -q; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+toolchains:
+	@ok=1; \
+	command -v cargo >/dev/null || { echo "swarmbench: cargo not found; install Rust with rustup (https://rustup.rs), Debian's rustc is too old"; ok=0; }; \
+	command -v go >/dev/null || { echo "swarmbench: go not found; install Go >= 1.22 (https://go.dev/dl) or Debian's golang-go from bookworm-backports"; ok=0; }; \
+	command -v node >/dev/null || { echo "swarmbench: node not found; install Node.js >= 18 (Debian: apt-get install nodejs)"; ok=0; }; \
+	[ $$ok = 1 ] || exit 2
+
+$(STAMP): pyproject.toml | system-deps
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: system-deps $(STAMP)
+
+targets: venv toolchains
+	$(BIN)/swarmbench targets build
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: venv toolchains targets lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: venv toolchains targets
+	$(BIN)/swarmbench bench --profile quick
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,3 @@
+from swarmbench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `swarmbench` CLI, one module each."""

@@ -1,0 +1,90 @@
+"""`swarmbench targets list|build|run`: the seven servers of the registry."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from swarmbench import build, options, registry, targetproc
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("targets", help="list, build and run the target servers")
+    tsub = parser.add_subparsers(dest="targets_command", metavar="ACTION")
+    tsub.required = True
+
+    p_list = tsub.add_parser("list", help="name, language, version, built or not")
+    p_list.set_defaults(func=cmd_list)
+
+    p_build = tsub.add_parser("build", help="build targets (all by default), skip up-to-date ones")
+    p_build.add_argument("names", nargs="*", metavar="NAME", help="systems to build")
+    p_build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    p_build.set_defaults(func=cmd_build)
+
+    p_run = tsub.add_parser("run", help="run one target in the foreground (Ctrl-C stops it)")
+    p_run.add_argument("name", metavar="NAME", help="system to run")
+    p_run.add_argument("--port", type=options.port, required=True, metavar="P", help="TCP port")
+    p_run.add_argument(
+        "--threads",
+        type=options.positive_int,
+        default=int(options.env("THREADS") or registry.default_threads()),
+        metavar="N",
+        help="worker threads (default: CPUs; SWARMBENCH_THREADS)",
+    )
+    p_run.add_argument(
+        "--host",
+        default=options.env("TARGET_BIND", "127.0.0.1"),
+        metavar="ADDR",
+        help="address to listen on (default 127.0.0.1; SWARMBENCH_TARGET_BIND)",
+    )
+    p_run.set_defaults(func=cmd_run)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    table = Table("system", "language", "version", "built")
+    for target in registry.load().values():
+        table.add_row(
+            target.name,
+            target.language,
+            target.version,
+            "yes" if target.is_built() else "no",
+        )
+    Console().print(table)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    targets = registry.select(args.names)
+    for target in targets:
+        build.require_toolchain(target)
+    console = Console(stderr=True)
+    for target in targets:
+        with console.status(f"building {target.name}"):
+            result = build.build(target, force=args.force)
+        state = f"built in {result.seconds:.1f} s" if result.built else "up to date"
+        console.print(f"{target.name}: {state} -> {target.artefact}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    target = registry.get(args.name)
+    if not target.takes_threads and args.threads != registry.default_threads():
+        print(f"swarmbench: {target.name} ignores --threads: {target.threading}", file=sys.stderr)
+    running = targetproc.start(target, args.port, args.threads, host=args.host)
+    print(f"{target.name} listening on {running.url} (pid {running.pid}); Ctrl-C stops it")
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        return running.proc.wait()
+    except KeyboardInterrupt:
+        running.stop()
+        print(f"{target.name} stopped")
+        return 0
