@@ -117,19 +117,19 @@ class Verifier:
 
     def run(self) -> list[Check]:
         checks: list[Check] = []
-        steps: list[Callable[[], list[Check]]] = [
-            self.check_basic,
-            self.check_keepalive,
-            self.check_close,
-            self.check_http10_close,
-            self.check_http10_keepalive,
-            self.check_pipelining,
+        # Each step's name is what a failure to get any answer at all is reported as.
+        steps: list[tuple[str, Callable[[], list[Check]]]] = [
+            ("status 200", self.check_basic),
+            ("keep-alive", self.check_keepalive),
+            ("connection: close", self.check_close),
+            ("http/1.0 closes", self.check_http10_close),
+            ("http/1.0 keep-alive", self.check_http10_keepalive),
+            ("pipelining", self.check_pipelining),
         ]
-        for step in steps:
+        for name, step in steps:
             try:
                 checks.extend(step())
             except (OSError, ProtocolError) as exc:
-                name = step.__name__.removeprefix("check_").replace("_", " ")
                 checks.append(Check(name, False, f"{type(exc).__name__}: {exc}"))
         return checks
 

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     checks = verify(args.url)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     for check in checks:
         mark = "[green]pass[/]" if check.ok else "[red]FAIL[/]"
         console.print(f"{mark}  {check.name:<26} {check.detail}")

@@ -1,0 +1,3 @@
+module swarmbench/targets/go-std
+
+go 1.22
