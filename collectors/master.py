@@ -1,0 +1,203 @@
+"""The Locust master's metrics: load, latency and the generator's own CPU, for Prometheus.
+
+Locust has no Prometheus endpoint. This collector reads the runner's aggregated state at scrape
+time (nothing runs per request), and `start_exporter` serves it on a private registry from the
+master (or a standalone Locust). Counters only go up: when Locust resets its stats (the web
+UI's reset, --reset-stats after ramp-up) the values before the reset are carried forward.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from swarmbench.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+#: Bucket bounds in microseconds: fine from 50 us (loopback keep-alive) to 1 s.
+BUCKETS_US: tuple[int, ...] = (
+    *(50, 75, 100, 150, 200, 300, 500, 750),
+    *(1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 50_000, 75_000),
+    *(100_000, 150_000, 200_000, 300_000, 500_000, 750_000, 1_000_000),
+)
+#: Distinct failure reasons exported; the rest are summed as "other" (labels stay a small set).
+MAX_REASONS = 20
+REASON_CHARS = 80
+#: Locust's WorkerNode.state for a worker that stopped sending heartbeats.
+_MISSING = "missing"
+
+
+class LatencyHistogram(Protocol):
+    """What the engine's swarmbench.latency.LatencyHistogram offers this collector."""
+
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def mean_us(self) -> float: ...
+
+    def cumulative_counts(self, bounds_us: Sequence[int]) -> list[int]: ...
+
+
+class _Monotonic:
+    """Carries values forward across resets so an exported counter never goes down."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._base: dict[str, float] = {}
+
+    def __call__(self, key: str, value: float) -> float:
+        if value < self._last.get(key, 0.0):
+            self._base[key] = self._base.get(key, 0.0) + self._last[key]
+        self._last[key] = value
+        return self._base.get(key, 0.0) + value
+
+
+class MasterCollector(Collector):
+    """swarmbench_requests_total, _request_failures_total, _request_duration_seconds, users,
+    workers, worker CPU and run info, from a Locust Environment."""
+
+    def __init__(self, environment: Any, latency: Callable[[], LatencyHistogram | None]) -> None:
+        self.environment = environment
+        self._latency = latency
+        self._mono = _Monotonic()
+
+    def collect(self) -> Iterator[Metric]:
+        runner = getattr(self.environment, "runner", None)
+        yield self._run_info()
+        if runner is None:
+            return
+        total = runner.stats.total
+        requests = CounterMetricFamily(
+            "swarmbench_requests", "Requests completed (successes and failures)."
+        )
+        requests.add_metric([], self._mono("requests", float(total.num_requests)))
+        yield requests
+        yield self._failures(runner)
+        histogram = self._histogram()
+        if histogram is not None:
+            yield histogram
+        users = GaugeMetricFamily("swarmbench_users", "Simulated users running.")
+        users.add_metric([], float(runner.user_count))
+        yield users
+        yield from self._workers(runner)
+
+    def _run_info(self) -> Metric:
+        opts = getattr(self.environment, "parsed_options", None)
+        classes = getattr(self.environment, "user_classes", None) or []
+        names = {cls.__name__ for cls in classes}
+        keepalive = "off" if names == {"CloseUser"} else "on" if names == {"KeepAliveUser"} else ""
+        info = InfoMetricFamily("swarmbench_run", "The run this Locust serves; value always 1.")
+        info.add_metric(
+            [],
+            {
+                "run": str(getattr(opts, "run_id", "") or ""),
+                "system": str(getattr(opts, "system", "") or ""),
+                "keepalive": keepalive,
+            },
+        )
+        return info
+
+    def _failures(self, runner: Any) -> Metric:
+        """Failures by reason; Locust's error table is per (method, name, error)."""
+        by_reason: dict[str, int] = {}
+        for error in list(runner.stats.errors.values()):
+            reason = str(error.error)[:REASON_CHARS]
+            by_reason[reason] = by_reason.get(reason, 0) + int(error.occurrences)
+        kept = sorted(by_reason.items(), key=lambda kv: -kv[1])[:MAX_REASONS]
+        known = sum(n for _, n in kept)
+        other = max(int(runner.stats.total.num_failures) - known, 0)
+        family = CounterMetricFamily(
+            "swarmbench_request_failures", "Requests that failed, by reason.", labels=["reason"]
+        )
+        for reason, count in [*kept, ("other", other)]:
+            family.add_metric([reason], self._mono(f"fail:{reason}", float(count)))
+        return family
+
+    def _histogram(self) -> Metric | None:
+        hist = self._latency()
+        if hist is None:
+            return None
+        cumulative = hist.cumulative_counts(BUCKETS_US)
+        count = int(hist.count)
+        buckets = [
+            (_le(bound), self._mono(f"le:{bound}", float(n)))
+            for bound, n in zip(BUCKETS_US, cumulative, strict=True)
+        ]
+        buckets.append(("+Inf", self._mono("le:+Inf", float(count))))
+        total_s = self._mono("sum", float(hist.mean_us) * count / 1e6 if count else 0.0)
+        return HistogramMetricFamily(
+            "swarmbench_request_duration_seconds",
+            "Request latency from the load generator's view, in seconds.",
+            buckets=buckets,
+            sum_value=total_s,
+        )
+
+    def _workers(self, runner: Any) -> Iterator[Metric]:
+        clients = getattr(runner, "clients", None)
+        cpu = GaugeMetricFamily(
+            "swarmbench_worker_cpu_ratio",
+            "CPU of each load-generating process as reported to the master, 1.0 = one core.",
+            labels=["worker"],
+        )
+        if clients is None:  # standalone Locust: this process is the one worker
+            count = 1
+            cpu.add_metric(["local"], float(getattr(runner, "current_cpu_usage", 0.0)) / 100)
+        else:
+            count = int(runner.worker_count)
+            for node in list(clients.values()):
+                if node.state != _MISSING:
+                    cpu.add_metric([str(node.id)], float(node.cpu_usage) / 100)
+        workers = GaugeMetricFamily("swarmbench_workers", "Workers connected to the master.")
+        workers.add_metric([], float(count))
+        yield workers
+        yield cpu
+
+
+def _le(bound_us: int) -> str:
+    return repr(bound_us / 1e6)
+
+
+def start_exporter(
+    environment: Any,
+    host: str,
+    port: int,
+    latency: Callable[[], LatencyHistogram | None],
+) -> None:
+    """Serve /metrics for this Locust on host:port from a gevent server (Locust runs gevent).
+
+    Stops when Locust quits. A port already in use is a UsageError naming the option to change.
+    """
+    from gevent.pywsgi import WSGIServer
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(MasterCollector(environment, latency))
+    server = WSGIServer((host, port), make_wsgi_app(registry), log=None, error_log=log)
+    try:
+        server.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"cannot serve metrics on {host}:{port}: the port is in use; "
+                "choose another with --metrics-bind ADDR:PORT"
+            ) from None
+        raise UsageError(f"cannot serve metrics on {host}:{port}: {exc.strerror}") from None
+    log.info("serving Prometheus metrics on http://%s:%s/metrics", host, port)
+
+    def stop(**_kwargs: object) -> None:
+        server.stop(timeout=1)
+
+    environment.events.quitting.add_listener(stop)
