@@ -1,0 +1,15 @@
+"""swarmbench's locustfile.
+
+    locust -f locustfiles/http.py --host http://127.0.0.1:8080/ KeepAliveUser
+
+KeepAliveUser keeps one connection per user; CloseUser opens one per request. Options added by
+swarmbench (see `locust -f locustfiles/http.py --help`): --rate, --latency-json,
+--metrics-bind, --run-id, --system.
+"""
+
+from swarmbench import locust_hooks
+from swarmbench.locust_users import CloseUser, KeepAliveUser
+
+locust_hooks.register()
+
+__all__ = ["CloseUser", "KeepAliveUser"]

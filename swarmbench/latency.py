@@ -1,0 +1,117 @@
+"""Microsecond latency as an HDR histogram: recorded by workers, merged by the master.
+
+Locust keeps response times in whole milliseconds, while the servers under test answer in
+well under one; an HDR histogram (1 us .. 60 s, 3 significant digits) keeps the microseconds
+at a fixed memory cost and merges exactly, so the master's percentiles are those of the union
+of every worker's samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 60_000_000
+SIGNIFICANT_DIGITS = 3
+
+
+class LatencyHistogram:
+    """Latencies in microseconds; values above 60 s are clamped to 60 s, not dropped."""
+
+    __slots__ = ("_counts", "_half_mag", "_hist", "_mask_bits", "_sub_half")
+
+    def __init__(self, hist: HdrHistogram | None = None) -> None:
+        self._hist = hist or HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+        h = self._hist
+        if h.unit_magnitude != 0:
+            raise ValueError("LatencyHistogram needs a histogram whose lowest value is 1")
+        # The package's record_value costs several calls per sample; the load loop records
+        # every request, so the same index arithmetic is inlined in record().
+        self._counts = h.counts
+        self._half_mag = h.sub_bucket_half_count_magnitude
+        self._sub_half = h.sub_bucket_half_count
+        self._mask_bits = h.sub_bucket_mask
+
+    def record(self, micros: int) -> None:
+        """Count one sample; the hot path of every request, so no calls but bit_length."""
+        value = micros if micros < HIGHEST_US else HIGHEST_US
+        if value < 0:  # noqa: PLR1730 - a branch is cheaper than a call on this path
+            value = 0
+        bucket = (value | self._mask_bits).bit_length() - self._half_mag - 1
+        index = ((bucket + 1) << self._half_mag) + (value >> bucket) - self._sub_half
+        self._counts[index] += 1
+        h = self._hist
+        h.total_count += 1
+        if value > h.max_value:  # noqa: PLR1730
+            h.max_value = value
+        if value < h.min_value:  # noqa: PLR1730
+            h.min_value = value
+
+    def merge(self, other: LatencyHistogram) -> None:
+        """Add another histogram's samples to this one (exact: same bucket layout)."""
+        if other._hist.total_count:
+            self._hist.add(other._hist)
+
+    def reset(self) -> None:
+        self._hist.reset()
+
+    def encode(self) -> str:
+        """Compressed, base64 text (HdrHistogram V2): only non-zero runs cost bytes."""
+        return str(self._hist.encode().decode("ascii"))
+
+    @classmethod
+    def decode(cls, text: str) -> LatencyHistogram:
+        return cls(HdrHistogram.decode(text.encode("ascii")))
+
+    def copy(self) -> LatencyHistogram:
+        twin = LatencyHistogram()
+        twin.merge(self)
+        return twin
+
+    @property
+    def count(self) -> int:
+        return int(self._hist.total_count)
+
+    def percentile_us(self, q: float) -> int:
+        """The value at percentile q (0..100); 0 when empty."""
+        if not self._hist.total_count:
+            return 0
+        return int(self._hist.get_value_at_percentile(q))
+
+    @property
+    def mean_us(self) -> float:
+        return float(self._hist.get_mean_value()) if self._hist.total_count else 0.0
+
+    @property
+    def max_us(self) -> int:
+        return int(self._hist.get_max_value()) if self._hist.total_count else 0
+
+    def cumulative_counts(self, bounds_us: Sequence[int]) -> list[int]:
+        """Samples <= each bound (bounds ascending), for a Prometheus histogram's buckets.
+
+        A bucket counts when its highest equivalent value is <= the bound, so with 3 digits a
+        bound sits within 0.1% of where an exact count would put it.
+        """
+        h = self._hist
+        totals = [0] * len(bounds_us)
+        if not h.total_count:
+            return totals
+        for item in h.get_recorded_iterator():
+            top = h.get_highest_equivalent_value(item.value_iterated_to)
+            for i, bound in enumerate(bounds_us):
+                if top <= bound:
+                    totals[i] += item.count_at_value_iterated_to
+        return totals
+
+    def summary(self) -> dict[str, float | int]:
+        """The figures every report shows, in microseconds."""
+        return {
+            "mean": round(self.mean_us, 1),
+            "p50": self.percentile_us(50),
+            "p90": self.percentile_us(90),
+            "p99": self.percentile_us(99),
+            "p99.9": self.percentile_us(99.9),
+            "max": self.max_us,
+        }

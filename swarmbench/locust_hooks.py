@@ -1,0 +1,456 @@
+"""The one place where swarmbench hooks into Locust: command-line options and event listeners.
+
+`register()` is called once by locustfiles/http.py at import, before Locust builds its runner,
+so this module's report_to_master listener runs before Locust's own and a worker's batched
+counts are in every report. What each role does:
+
+worker   on report_to_master: flush the batch, ship the histogram since the last report
+         (HdrHistogram's compressed encoding: only non-zero runs cost bytes) and counts by
+         failure reason. On the master's "swarmbench_freeze": stop counting, send a final
+         report at once.
+master   on worker_report: merge into the run's cumulative histogram and totals, sample the
+         worker's CPU. On test_stopping:
+         ask every worker for its final report; on test_stop: wait for them, so totals are
+         exact, then write the latency JSON.
+local    (standalone) the process's own recorder is the run; its CPU comes from psutil.
+
+Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
+--metrics-bind, --run-id, --system.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+import psutil
+from locust import events
+from locust.env import Environment
+from locust.rpc import Message
+from locust.runners import MasterRunner, Runner, WorkerRunner
+
+from swarmbench.errors import UsageError
+from swarmbench.httpclient import BadURL, Endpoint
+from swarmbench.latency import LatencyHistogram
+from swarmbench.locust_users import recorder_for
+
+log = logging.getLogger(__name__)
+
+FREEZE_MESSAGE = "swarmbench_freeze"
+USERS_MESSAGE = "swarmbench_users"
+REPORT_KEY = "swarmbench"
+#: How long the master waits for every worker's final report before writing partial totals.
+FINAL_REPORT_TIMEOUT_S = 10.0
+CPU_SAMPLE_INTERVAL_S = 1.0
+MIN_CPU_WINDOW_S = 0.5
+DEFAULT_METRICS_BIND = "127.0.0.1:9646"
+#: A worker above this share of one core was limiting the run, not the server.
+GENERATOR_BOUND_PERCENT = 90.0
+
+
+@dataclass
+class WorkerTally:
+    requests: int = 0
+    #: CPU % of one core over each report interval (or each second when standalone)
+    cpu_samples: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+
+
+class CpuMeter:
+    """This process's CPU since the last reading: exact, unlike a point sample.
+
+    Locust's own WorkerNode.cpu_usage is psutil's reading every 5 s (CPU_MONITOR_INTERVAL),
+    which a 10 s run samples once or twice; the meter measures each report's whole interval.
+    """
+
+    def __init__(self) -> None:
+        self._proc = psutil.Process()
+        self._wall, self._cpu = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        times = self._proc.cpu_times()
+        return time.monotonic(), times.user + times.system
+
+    def read(self) -> tuple[float, float]:
+        """(CPU seconds, wall seconds) since the previous read."""
+        wall, cpu = self._now()
+        delta = (cpu - self._cpu, wall - self._wall)
+        self._wall, self._cpu = wall, cpu
+        return delta
+
+
+@dataclass
+class RunState:
+    """What the master (or a standalone Locust) knows about the current run."""
+
+    environment: Environment
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    requests: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    workers: dict[str, WorkerTally] = field(default_factory=dict)
+    started: float = 0.0
+    stopped: float = 0.0
+    meter: CpuMeter = field(default_factory=CpuMeter)
+    awaiting_final: set[str] = field(default_factory=set)
+    complete: bool = True
+    sampler: gevent.Greenlet | None = None
+
+
+@dataclass
+class _Process:
+    """This process's hook state (Locust runs one environment per process)."""
+
+    state: RunState | None = None
+    worker_env: Environment | None = None
+    worker_meter: CpuMeter | None = None
+    warned_no_exporter: bool = False
+    registered: bool = False
+
+
+_proc = _Process()
+
+
+def _role(environment: Environment) -> str:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return "worker"
+    return "master" if isinstance(runner, MasterRunner) else "local"
+
+
+def master_latency(environment: Environment) -> LatencyHistogram:
+    """The run's merged cumulative histogram on the master; the process's own when standalone."""
+    if _role(environment) == "local":
+        return recorder_for(environment).latency
+    if _proc.state is None or _proc.state.environment is not environment:
+        return LatencyHistogram()
+    return _proc.state.latency
+
+
+# -- options -----------------------------------------------------------------------------------
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rate {text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("--rate must be 0 (closed loop) or more")
+    return value
+
+
+def parse_bind(text: str) -> tuple[str, int] | None:
+    """ADDR:PORT, or None for '' (metrics off)."""
+    if not text.strip():
+        return None
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--metrics-bind {text!r}: use ADDR:PORT like {DEFAULT_METRICS_BIND}")
+    return host.strip("[]"), int(port)
+
+
+def add_options(parser: Any) -> None:
+    group = parser.add_argument_group("swarmbench", "swarmbench's HTTP users and measurements")
+    group.add_argument(
+        "--rate", type=_rate, default=0.0, metavar="R", env_var="SWARMBENCH_RATE",
+        help="total requests/s over all users, latency from intended start (0: closed loop)",
+    )  # fmt: skip
+    group.add_argument(
+        "--latency-json", default="", metavar="PATH", env_var="SWARMBENCH_LATENCY_JSON",
+        help="write totals and microsecond latency here (default: <csv prefix>_latency.json)",
+    )  # fmt: skip
+    group.add_argument(
+        "--metrics-bind", default=DEFAULT_METRICS_BIND, metavar="ADDR:PORT",
+        env_var="SWARMBENCH_METRICS_BIND", help="serve Prometheus metrics here ('' disables)",
+    )  # fmt: skip
+    group.add_argument(
+        "--run-id", default="", metavar="ID", env_var="SWARMBENCH_RUN_ID",
+        help="run label for swarmbench_run_info",
+    )  # fmt: skip
+    group.add_argument(
+        "--system", default="", metavar="NAME", env_var="SWARMBENCH_SYSTEM",
+        help="system under test, a label for swarmbench_run_info",
+    )  # fmt: skip
+
+
+# -- start-up ----------------------------------------------------------------------------------
+def _fail(message: str) -> None:
+    """Bad input at start: one line, exit 2, as every swarmbench command does."""
+    sys.stderr.write(f"swarmbench: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
+
+
+def on_init(environment: Environment, runner: Runner, **_kwargs: Any) -> None:
+    role = _role(environment)
+    if role == "worker":
+        _proc.worker_env = environment
+        runner.register_message(FREEZE_MESSAGE, _on_freeze)
+        runner.register_message(USERS_MESSAGE, _on_users)
+        return
+    opts = environment.parsed_options
+    if environment.host:
+        try:
+            Endpoint.from_url(environment.host)
+        except BadURL as exc:
+            _fail(f"--host {exc}")
+    elif opts is not None and opts.headless:
+        _fail("--host is required, e.g. --host http://127.0.0.1:8080/")
+    _proc.state = RunState(environment)
+    try:
+        bind = parse_bind(getattr(opts, "metrics_bind", "") or "")
+    except UsageError as exc:
+        _fail(str(exc))
+    if bind is not None:
+        _start_exporter(environment, *bind)
+
+
+def _start_exporter(environment: Environment, host: str, port: int) -> None:
+    try:
+        from swarmbench.collectors.master import start_exporter
+    except ImportError:
+        if not _proc.warned_no_exporter:
+            log.warning("swarmbench.collectors.master is not installed: no /metrics endpoint")
+            _proc.warned_no_exporter = True
+        return
+    try:
+        start_exporter(environment, host, port, lambda: master_latency(environment))
+    except UsageError as exc:
+        _fail(str(exc))
+
+
+# -- worker side -------------------------------------------------------------------------------
+def on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    env = _proc.worker_env
+    if env is None:
+        return
+    recorder = recorder_for(env)
+    recorder.flush()
+    meter = _proc.worker_meter or CpuMeter()
+    _proc.worker_meter = meter
+    cpu_s, wall_s = meter.read()
+    data[REPORT_KEY] = {
+        "cpu_seconds": cpu_s,
+        "wall_seconds": wall_s,
+        "histogram": recorder.latency.encode(),
+        "requests": recorder.requests,
+        "failures": dict(recorder.failures),
+        "final": recorder.frozen,
+    }
+    recorder.latency.reset()
+    recorder.requests = 0
+    recorder.failures.clear()
+
+
+def _on_freeze(environment: Environment, msg: Message, **_kwargs: Any) -> None:
+    recorder = recorder_for(environment)
+    recorder.flush()
+    recorder.frozen = True
+    runner = environment.runner
+    assert isinstance(runner, WorkerRunner)
+    runner._send_stats()  # the final report now, not at the next 3 s tick
+
+
+def _on_users(environment: Environment, msg: Message, **_kwargs: Any) -> None:
+    if environment.parsed_options is not None:
+        environment.parsed_options.swarmbench_users = int(msg.data["users"])
+
+
+# -- master side -------------------------------------------------------------------------------
+def on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    state = _proc.state
+    report = data.get(REPORT_KEY)
+    if state is None or report is None:
+        return
+    state.latency.merge(LatencyHistogram.decode(report["histogram"]))
+    state.requests += int(report["requests"])
+    for reason, count in report["failures"].items():
+        state.failures[reason] = state.failures.get(reason, 0) + int(count)
+    tally = state.workers.setdefault(client_id, WorkerTally())
+    tally.requests += int(report["requests"])
+    if report["requests"]:
+        tally.cpu_seconds += report["cpu_seconds"]
+        # A window under half a second (the final report) says little about saturation.
+        if report["wall_seconds"] >= MIN_CPU_WINDOW_S:
+            tally.cpu_samples.append(100 * report["cpu_seconds"] / report["wall_seconds"])
+    if report["final"]:
+        state.awaiting_final.discard(client_id)
+
+
+def on_test_start(environment: Environment, **_kwargs: Any) -> None:
+    role = _role(environment)
+    recorder_for(environment).reset()
+    if role == "worker":
+        _proc.worker_meter = CpuMeter()
+        return
+    if _proc.state is not None and _proc.state.sampler is not None:
+        _proc.state.sampler.kill(block=False)
+    state = _proc.state = RunState(environment, started=time.time())
+    runner = environment.runner
+    assert runner is not None
+    if environment.parsed_options is not None:
+        # Custom options travel to workers in every spawn message: pacing needs the total.
+        environment.parsed_options.swarmbench_users = runner.target_user_count
+    if role == "local":
+        state.sampler = gevent.spawn(_sample_own_cpu, state)
+
+
+def _sample_own_cpu(state: RunState) -> None:
+    tally = state.workers.setdefault("local", WorkerTally())
+    meter = CpuMeter()
+    while True:
+        gevent.sleep(CPU_SAMPLE_INTERVAL_S)
+        cpu_s, wall_s = meter.read()
+        tally.cpu_samples.append(100 * cpu_s / wall_s)
+
+
+def on_spawning_complete(user_count: int, **_kwargs: Any) -> None:
+    state = _proc.state
+    if state is None:
+        return
+    env = state.environment
+    if env.parsed_options is not None:
+        env.parsed_options.swarmbench_users = user_count
+    if isinstance(env.runner, MasterRunner):
+        env.runner.send_message(USERS_MESSAGE, {"users": user_count})
+
+
+def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
+    state = _proc.state
+    role = _role(environment)
+    if role == "worker" or state is None:
+        return
+    state.stopped = time.time()
+    if role == "local":
+        recorder = recorder_for(environment)
+        recorder.flush()
+        recorder.frozen = True
+        state.requests = recorder.requests
+        state.failures = dict(recorder.failures)
+        tally = state.workers.setdefault("local", WorkerTally())
+        tally.requests = recorder.requests
+        tally.cpu_seconds = state.meter.read()[0]
+        if state.sampler is not None:
+            state.sampler.kill(block=False)
+        return
+    runner = environment.runner
+    assert isinstance(runner, MasterRunner)
+    state.awaiting_final = {node.id for node in runner.clients.values()}
+    runner.send_message(FREEZE_MESSAGE, {})
+
+
+def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
+    state = _proc.state
+    role = _role(environment)
+    if role == "worker" or state is None or not state.started:
+        return
+    deadline = time.monotonic() + FINAL_REPORT_TIMEOUT_S
+    while state.awaiting_final and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    if state.awaiting_final:
+        log.warning("no final report from %s: totals may be short", sorted(state.awaiting_final))
+        state.complete = False
+    result = build_result(state, master_latency(environment))
+    path = json_path(environment.parsed_options)
+    if path:
+        write_json(path, result)
+    environment.swarmbench_result = result  # type: ignore[attr-defined]
+
+
+def on_quitting(environment: Environment, **_kwargs: Any) -> None:
+    result = getattr(environment, "swarmbench_result", None)
+    opts = environment.parsed_options
+    if result is not None and opts is not None and opts.headless:
+        print(summary_text(result, json_path(opts)), flush=True)
+
+
+# -- the result ---------------------------------------------------------------------------------
+def json_path(opts: Any) -> str:
+    """--latency-json, else <csv prefix>_latency.json next to Locust's CSVs, else none."""
+    explicit = getattr(opts, "latency_json", "") or ""
+    if explicit:
+        return str(explicit)
+    prefix = getattr(opts, "csv_prefix", None)
+    return f"{prefix}_latency.json" if prefix else ""
+
+
+def build_result(state: RunState, latency: LatencyHistogram) -> dict[str, Any]:
+    """The latency JSON (its keys are read by the bench: keep them)."""
+    env = state.environment
+    duration = max(state.stopped - state.started, 1e-9)
+    workers = {
+        wid: {
+            "cpu_percent_max": round(max(t.cpu_samples, default=0.0), 1),
+            "cpu_percent_mean": round(100 * t.cpu_seconds / duration, 1),
+            "cpu_seconds": round(t.cpu_seconds, 3),
+            "requests": t.requests,
+        }
+        for wid, t in sorted(state.workers.items())
+    }
+    opts = env.parsed_options
+    rate = float(getattr(opts, "rate", 0) or 0)
+    return {
+        "requests": state.requests,
+        "failures": sum(state.failures.values()),
+        "failures_by_reason": dict(sorted(state.failures.items())),
+        "duration_s": round(duration, 3),
+        "rps": round(state.requests / duration, 1),
+        "latency_us": latency.summary(),
+        "histogram": latency.encode(),
+        "workers": workers,
+        "generator_bound": any(
+            w["cpu_percent_max"] > GENERATOR_BOUND_PERCENT for w in workers.values()
+        ),
+        "user_class": ",".join(sorted(cls.__name__ for cls in env.user_classes)),
+        "rate": rate or None,
+        "host": env.host or "",
+        "cpu_seconds": round(sum(t.cpu_seconds for t in state.workers.values()), 3),
+        "complete": state.complete,
+    }
+
+
+def write_json(path: str, result: dict[str, Any]) -> None:
+    """Atomically: a reader never sees half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, target)
+
+
+def summary_text(result: dict[str, Any], path: str) -> str:
+    lat = result["latency_us"]
+    lines = [
+        f"swarmbench: {result['requests']} requests, {result['failures']} failures"
+        f" {result['failures_by_reason'] or ''}, {result['rps']:.1f} req/s"
+        f" over {result['duration_s']:.1f} s",
+        "swarmbench latency (us): "
+        + "  ".join(f"{k} {lat[k]}" for k in ("mean", "p50", "p90", "p99", "p99.9", "max")),
+        "swarmbench generator-bound: "
+        + ("YES (a worker used > 90% of a core)" if result["generator_bound"] else "no"),
+    ]
+    if path:
+        lines.append(f"swarmbench latency JSON: {path}")
+    return "\n".join(lines)
+
+
+def register() -> None:
+    """Add swarmbench's options and listeners to Locust's global events, once per process."""
+    if _proc.registered:
+        return
+    _proc.registered = True
+    events.init_command_line_parser.add_listener(add_options)
+    events.init.add_listener(on_init)
+    events.report_to_master.add_listener(on_report_to_master)
+    events.worker_report.add_listener(on_worker_report)
+    events.test_start.add_listener(on_test_start)
+    events.spawning_complete.add_listener(on_spawning_complete)
+    events.test_stopping.add_listener(on_test_stopping)
+    events.test_stop.add_listener(on_test_stop)
+    events.quitting.add_listener(on_quitting)
