@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -36,6 +37,9 @@ BUCKETS_US: tuple[int, ...] = (
 #: Distinct failure reasons exported; the rest are summed as "other" (labels stay a small set).
 MAX_REASONS = 20
 REASON_CHARS = 80
+#: At quit, wait for Prometheus's next scrape (so it sees the final totals) at most this long,
+#: or 1.5 observed scrape intervals if shorter.
+FINAL_SCRAPE_WAIT_S = 10.0
 #: Locust's WorkerNode.state for a worker that stopped sending heartbeats.
 _MISSING = "missing"
 
@@ -74,8 +78,11 @@ class MasterCollector(Collector):
         self.environment = environment
         self._latency = latency
         self._mono = _Monotonic()
+        #: Monotonic times of the last two scrapes, for the final-scrape wait at quit.
+        self.scraped_at: list[float] = []
 
     def collect(self) -> Iterator[Metric]:
+        self.scraped_at = [*self.scraped_at[-1:], time.monotonic()]
         runner = getattr(self.environment, "runner", None)
         yield self._run_info()
         if runner is None:
@@ -160,11 +167,18 @@ class MasterCollector(Collector):
             count = int(runner.worker_count)
             for node in list(clients.values()):
                 if node.state != _MISSING:
-                    cpu.add_metric([str(node.id)], float(node.cpu_usage) / 100)
+                    cpu.add_metric([_worker_label(runner, str(node.id))], node.cpu_usage / 100)
         workers = GaugeMetricFamily("swarmbench_workers", "Workers connected to the master.")
         workers.add_metric([], float(count))
         yield workers
         yield cpu
+
+
+def _worker_label(runner: Any, node_id: str) -> str:
+    """HOST-INDEX: Locust's ids end in a fresh uuid each run; the index is stable per master."""
+    host = node_id.rsplit("_", 1)[0]
+    index = runner.get_worker_index(node_id) if hasattr(runner, "get_worker_index") else None
+    return f"{host}-{index}" if index is not None else node_id
 
 
 def _le(bound_us: int) -> str:
@@ -184,7 +198,8 @@ def start_exporter(
     from gevent.pywsgi import WSGIServer
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(MasterCollector(environment, latency))
+    collector = MasterCollector(environment, latency)
+    registry.register(collector)
     server = WSGIServer((host, port), make_wsgi_app(registry), log=None, error_log=log)
     try:
         server.start()
@@ -198,6 +213,27 @@ def start_exporter(
     log.info("serving Prometheus metrics on http://%s:%s/metrics", host, port)
 
     def stop(**_kwargs: object) -> None:
+        _await_final_scrape(collector)
         server.stop(timeout=1)
 
     environment.events.quitting.add_listener(stop)
+
+
+def _await_final_scrape(collector: MasterCollector) -> None:
+    """Let a scraping Prometheus read the final totals before this process exits.
+
+    Headless Locust quits right after the last worker report; without this the last scrape may
+    predate it and Prometheus would miss the run's final seconds. No scrape yet: no wait.
+    """
+    import gevent
+
+    if not collector.scraped_at:
+        return
+    quit_at = time.monotonic()
+    wait = FINAL_SCRAPE_WAIT_S
+    if len(collector.scraped_at) == 2:
+        interval = collector.scraped_at[1] - collector.scraped_at[0]
+        wait = min(wait, max(1.5 * interval, 0.5))
+    deadline = quit_at + wait
+    while collector.scraped_at[-1] < quit_at and time.monotonic() < deadline:
+        gevent.sleep(0.05)

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -204,6 +205,46 @@ class LocalPrometheus:
         if body.get("status") != "success":
             raise PrometheusError(f"{endpoint} {params['query']!r}: {body.get('error', body)}")
         return dict(body["data"])
+
+
+@dataclass(frozen=True)
+class WindowCost:
+    """What the target's process tree spent on the requests completed in [start, end]."""
+
+    cpu_seconds: float
+    requests: float
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        return self.cpu_seconds * 1e6 / self.requests if self.requests > 0 else None
+
+
+def window_cost(
+    prom: LocalPrometheus, system: str, start: float, end: float, lookback_s: float = 10.0
+) -> WindowCost:
+    """Counter differences between two instants, from the raw series rather than rate().
+
+    rate() extrapolates to its window's edges and sees Locust's totals only at worker reports;
+    the difference of the last samples at two instants does neither, so a whole cell measured
+    from before its load to after it (Locust gone by then) is exact. `lookback_s` finds a
+    series whose exporter has exited (its last sample, staleness ignored); keep it shorter than
+    the gap to an earlier cell's Locust. A counter reset inside the window is not handled.
+    """
+    sel = f'system="{system}"'
+    look = f"[{lookback_s:g}s]"
+    cpu = f"sum(last_over_time(swarmbench_target_cpu_seconds_total{{{sel}}}{look}))"
+    req = (
+        f"sum(last_over_time(swarmbench_requests_total{look}) * on (job, instance) "
+        f"group_left () last_over_time(swarmbench_run_info{{{sel}}}{look}))"
+    )
+
+    def at(expr: str, when: float) -> float:
+        found = values(prom.query(expr, at=when))
+        return found[0] if found else 0.0
+
+    return WindowCost(
+        cpu_seconds=at(cpu, end) - at(cpu, start), requests=at(req, end) - at(req, start)
+    )
 
 
 def values(result: list[dict[str, Any]]) -> list[float]:

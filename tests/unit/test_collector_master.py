@@ -90,9 +90,9 @@ def test_master_reports_each_worker() -> None:
     try:
         assert isinstance(runner, MasterRunner)
         for worker_id, cpu, state in (
-            ("w1", 95, "ready"),
-            ("w2", 20, "ready"),
-            ("w3", 50, STATE_MISSING),
+            ("h1_aa", 95, "ready"),
+            ("h2_bb", 20, "ready"),
+            ("h1_cc", 50, STATE_MISSING),
         ):
             node = WorkerNode(worker_id, state=state)
             node.cpu_usage = cpu
@@ -100,8 +100,9 @@ def test_master_reports_each_worker() -> None:
         registry = _registry(environment, None)
         get = registry.get_sample_value
         assert get("swarmbench_workers") == 2
-        assert get("swarmbench_worker_cpu_ratio", {"worker": "w1"}) == pytest.approx(0.95)
-        assert get("swarmbench_worker_cpu_ratio", {"worker": "w3"}) is None
+        assert get("swarmbench_worker_cpu_ratio", {"worker": "h1-0"}) == pytest.approx(0.95)
+        assert get("swarmbench_worker_cpu_ratio", {"worker": "h2-1"}) == pytest.approx(0.2)
+        assert get("swarmbench_worker_cpu_ratio", {"worker": "h1-2"}) is None  # missing
         assert get("swarmbench_request_duration_seconds_count") is None  # no histogram yet
         assert get("swarmbench_run_info", {"run": "", "system": "", "keepalive": "on"}) == 1
     finally:
