@@ -1,0 +1,112 @@
+"""`swarmbench generator-bench`: each load generator's requests per core-second, against wrk."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from swarmbench import genbench, options
+from swarmbench.errors import UsageError
+
+
+def _choices(allowed: tuple[str, ...], what: str):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> list[str]:
+        items = options.csv_list(text)
+        unknown = [item for item in items if item not in allowed]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(unknown) or text!r}; choose from {','.join(allowed)}"
+            )
+        return items
+
+    return parse
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "generator-bench",
+        help="compare load generators per generator-core-second against wrk",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "--duration", type=options.duration, metavar="SPAN",
+        default=options.env("GENBENCH_DURATION", "10s"), help="each run (default 10s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--repeats", type=options.positive_int, metavar="N",
+        default=options.env("GENBENCH_REPEATS", "3"), help="rounds; medians are quoted (3)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--connections", type=options.positive_int, metavar="N",
+        default=options.env("GENBENCH_CONNECTIONS", "64"), help="connections/users (64)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--modes", type=_choices(genbench.MODES, "mode"), metavar="LIST",
+        default=options.env("GENBENCH_MODES", "keepalive,close"), help="keepalive,close",
+    )  # fmt: skip
+    parser.add_argument(
+        "--generators", type=_choices(genbench.GENERATORS, "generator"), metavar="LIST",
+        default=options.env("GENBENCH_GENERATORS", ",".join(genbench.GENERATORS)),
+        help=f"subset of {','.join(genbench.GENERATORS)}",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, metavar="PATH", help="also write the results as JSON")
+    parser.set_defaults(func=cmd_generator_bench)
+
+
+def cmd_generator_bench(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    generator_cpu, target_cpu = genbench.pick_cpus()
+    if "ab" in args.generators and "wrk" not in args.generators:
+        console.print("note: ab's request count is guessed without a wrk run before it")
+    console.print(
+        f"target {genbench.TARGET} on CPU {target_cpu}, generators on CPU {generator_cpu}; "
+        f"{args.repeats} x {len(args.modes)} x {len(args.generators)} runs of "
+        f"{args.duration:g} s, {args.connections} connections"
+    )
+
+    def progress(sample: genbench.Sample) -> None:
+        console.print(
+            f"  {sample.generator:<10} {sample.mode:<9} {sample.rps:>10,.0f} req/s "
+            f"{sample.per_core:>10,.0f} req/core-s  cpu {sample.cpu_s:.2f} s"
+            + (f"  [red]{sample.failures} failures[/]" if sample.failures else "")
+        )
+
+    with genbench.workdir() as tmp:
+        settings = genbench.Settings(args.duration, args.connections, generator_cpu, Path(tmp))
+        samples = genbench.run_matrix(
+            args.generators,
+            args.modes,
+            args.repeats,
+            settings,
+            target_cpu=target_cpu,
+            progress=progress,
+        )
+    rows = genbench.summarise(samples)
+    console.print(_table(rows, args.repeats))
+    if args.out:
+        meta = {
+            "target": genbench.TARGET,
+            "duration_s": args.duration,
+            "repeats": args.repeats,
+            "connections": args.connections,
+            "generator_cpu": generator_cpu,
+            "target_cpu": target_cpu,
+        }
+        genbench.write_json(args.out, samples, rows, meta)
+        console.print(f"wrote {args.out}")
+    if any(row.failures for row in rows):
+        raise UsageError("some runs had failed requests: the figures above are not comparable")
+    return 0
+
+
+def _table(rows: list[genbench.Summary], repeats: int) -> Table:
+    table = Table(title=f"requests per generator-core-second, median of {repeats}")
+    for column in ("generator", "mode", "req/s", "req/core-s", "x wrk"):
+        table.add_column(column, justify="left" if column in ("generator", "mode") else "right")
+    for row in rows:
+        ratio = "" if row.ratio_to_wrk is None else f"{row.ratio_to_wrk:.2f}"
+        table.add_row(row.generator, row.mode, f"{row.rps:,.0f}", f"{row.per_core:,.0f}", ratio)
+    return table
