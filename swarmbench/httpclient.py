@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import errno
 import socket as stdsocket
+import weakref
 from dataclasses import dataclass
 from enum import StrEnum
+from time import monotonic
 from urllib.parse import urlsplit
 
+import gevent
 from gevent import socket
 
 from swarmbench.http1 import ProtocolError, ResponseHead, parse_chunked, parse_head
@@ -29,6 +32,8 @@ DEFAULT_TIMEOUT_S = 10.0
 RECV_BUFFER_BYTES = 64 * 1024
 #: A hello server's body is 5 bytes; a body beyond this is not what a benchmark loads.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: The watchdog looks at running requests at least this often.
+WATCHDOG_MAX_TICK_S = 0.5
 
 
 class Reason(StrEnum):
@@ -117,6 +122,10 @@ class Client:
         self._buf = bytearray(RECV_BUFFER_BYTES)
         self._sock: socket.socket | None = None
         self._addr: tuple[str, int] | None = None
+        #: monotonic start of the request in flight (0: none), for the watchdog
+        self._since = 0.0
+        self._timed_out = False
+        _watchdog.add(self)
         # The fast path's picture of the last fully parsed response (0 = not learned yet).
         self._fast_len = 0
         self._fast_head = 0
@@ -131,15 +140,15 @@ class Client:
                 )
                 self._addr = info[0][4][:2]
             sock = socket.socket(stdsocket.AF_INET, stdsocket.SOCK_STREAM)
-            sock.settimeout(self.timeout)
-            try:
-                sock.setsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY, 1)
-                sock.connect(self._addr)
-            except BaseException:
-                sock.close()
-                raise
+            # No per-call timeout: gevent would arm a timer around every wait. The watchdog
+            # closes a socket whose request has run longer than self.timeout instead.
+            sock.settimeout(None)
+            self._sock = sock
+            sock.setsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY, 1)
+            sock.connect(self._addr)
         except OSError as exc:
-            raise _reason_for(exc, connecting=True) from None
+            self.close()
+            raise self._failure(exc, connecting=True) from None
         return sock
 
     def close(self) -> None:
@@ -147,28 +156,66 @@ class Client:
             self._sock.close()
             self._sock = None
 
+    def _failure(self, exc: OSError, connecting: bool) -> RequestFailed:
+        if self._timed_out:
+            self._timed_out = False
+            return RequestFailed(Reason.TIMEOUT, "no answer in time")
+        return _reason_for(exc, connecting)
+
+    def expire(self, now: float) -> None:
+        """Called by the watchdog: end a request that has run past the timeout."""
+        if self._since and now - self._since > self.timeout and self._sock is not None:
+            self._timed_out = True
+            self.close()  # gevent wakes the waiting greenlet with an error
+
     # -- requests -----------------------------------------------------------------------
-    def request(self) -> int:
-        if self.close_each:
-            return self._request_close()
-        sock = self._sock or self._connect()
-        self._sock = sock
+    def _exchange(self, sock: socket.socket) -> int:
+        """Send the request, wait for the answer, one recv: bytes received into self._buf.
+
+        The gevent socket's own methods add several Python frames (and a timer when a timeout
+        is set) to every call; this talks to the non-blocking OS socket underneath and waits
+        on gevent's read watcher only when the data is not there yet.
+        """
+        raw = sock._sock
         try:
-            sock.sendall(self._request)
-            n = sock.recv_into(self._buf)
+            sent = raw.send(self._request)
+        except BlockingIOError:
+            sent = 0
+        if sent != len(self._request):
+            sock.sendall(self._request[sent:])
+        while True:
+            sock._wait(sock._read_event)
+            try:
+                return int(raw.recv_into(self._buf))
+            except BlockingIOError:
+                continue
+
+    def request(self) -> int:
+        self._since = monotonic()
+        if self.close_each:
+            try:
+                return self._request_close()
+            finally:
+                self._since = 0.0
+        sock = self._sock or self._connect()
+        try:
+            n = self._exchange(sock)
             if (
                 n == self._fast_len
                 and self._buf.startswith(self._fast_status)
                 and self._buf.find(b"\r\n\r\n", 0, n) == self._fast_head
             ):
+                self._since = 0.0
                 return n
             size, keep = self._read_slow(sock, n)
         except OSError as exc:
             self.close()
-            raise _reason_for(exc, connecting=False) from None
+            raise self._failure(exc, connecting=False) from None
         except RequestFailed:
             self.close()
             raise
+        finally:
+            self._since = 0.0
         if not keep:
             self.close()
         return size
@@ -176,8 +223,7 @@ class Client:
     def _request_close(self) -> int:
         sock = self._connect()
         try:
-            sock.sendall(self._request)
-            n = sock.recv_into(self._buf)
+            n = self._exchange(sock)
             if (
                 n == self._fast_len
                 and self._buf.startswith(self._fast_status)
@@ -191,9 +237,9 @@ class Client:
                 raise RequestFailed(Reason.PROTOCOL, "data after the response")
             return size
         except OSError as exc:
-            raise _reason_for(exc, connecting=False) from None
+            raise self._failure(exc, connecting=False) from None
         finally:
-            sock.close()
+            self.close()
 
     def _read_slow(self, sock: socket.socket, n: int) -> tuple[int, bool]:
         """Read and frame a whole response starting with buf[:n]: (size, connection reusable)."""
@@ -251,6 +297,30 @@ class Client:
             self._fast_len = len(data)
             self._fast_head = head.size - 4
             self._fast_status = bytes(data[: data.find(b"\r\n") + 2])
+
+
+class _Watchdog:
+    """One greenlet per process ends requests that outlive their client's timeout."""
+
+    def __init__(self) -> None:
+        self._clients: weakref.WeakSet[Client] = weakref.WeakSet()
+        self._greenlet: gevent.Greenlet | None = None
+
+    def add(self, client: Client) -> None:
+        self._clients.add(client)
+        if self._greenlet is None or self._greenlet.dead:
+            self._greenlet = gevent.spawn(self._run)
+
+    def _run(self) -> None:
+        while self._clients:
+            tick = min(c.timeout for c in self._clients) / 4
+            gevent.sleep(min(max(tick, 0.01), WATCHDOG_MAX_TICK_S))
+            now = monotonic()
+            for client in list(self._clients):
+                client.expire(now)
+
+
+_watchdog = _Watchdog()
 
 
 def _keeps_alive(head: ResponseHead) -> bool:
