@@ -8,11 +8,18 @@ import sys
 from collections.abc import Sequence
 
 from swarmbench import __version__
-from swarmbench.commands import collector, generator_bench, targets, telemetry_bench, verify
+from swarmbench.commands import (
+    collector,
+    generator_bench,
+    report,
+    targets,
+    telemetry_bench,
+    verify,
+)
 from swarmbench.errors import UsageError
 
 # Each module offers register(subparsers); its parser sets `func(args) -> int`.
-COMMANDS = (targets, verify, collector, generator_bench, telemetry_bench)
+COMMANDS = (targets, verify, collector, generator_bench, telemetry_bench, report)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,0 +1,25 @@
+"""The bench report: report.md and report.html regenerated from a results folder.
+
+`write(run_dir)` is the entry point (`swarmbench bench` calls it at the end, `swarmbench report
+RUN_DIR` on demand). It reads run.json and cells/*.json only, so a report can be rebuilt at any
+time, also for a run that was interrupted: the cells finished so far are reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from swarmbench import report_html, report_md, report_model
+from swarmbench.results import RunDir, write_atomic
+
+MARKDOWN = "report.md"
+HTML = "report.html"
+
+
+def write(run_dir: Path) -> list[Path]:
+    """Write report.md and report.html into run_dir atomically; returns their paths."""
+    report = report_model.load(RunDir(run_dir))
+    md_path, html_path = run_dir / MARKDOWN, run_dir / HTML
+    write_atomic(md_path, report_md.render(report))
+    write_atomic(html_path, report_html.render(report))
+    return [md_path, html_path]
