@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from swarmbench import __version__
 from swarmbench.commands import (
-    bench,
     collector,
     generator_bench,
     report,
@@ -20,7 +19,7 @@ from swarmbench.commands import (
 from swarmbench.errors import UsageError
 
 # Each module offers register(subparsers); its parser sets `func(args) -> int`.
-COMMANDS = (targets, verify, bench, collector, generator_bench, telemetry_bench, report)
+COMMANDS = (targets, verify, collector, generator_bench, telemetry_bench, report)
 
 
 class OneLineParser(argparse.ArgumentParser):
