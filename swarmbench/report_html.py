@@ -81,7 +81,7 @@ def header(report: Report) -> str:
         "Machine": f"{mach.get('cpu_model', '?')}, {mach.get('logical_cpus', '?')} logical CPUs, "
         f"{fmt_bytes(mach.get('memory_bytes'))} RAM, {mach.get('os', '?')}",
         "Placement": placement_text(run.get("placement") or {}),
-        "Profile": f"{profile.get('name', '?')}: {profile.get('description', '')}",
+        "Profile": f"{profile.get('name', '?')}: {report_md.profile_text(profile)}",
         "Fixed rate": f"{report.rate:g} req/s (Locust cells)" if report.rate else "none",
         "Versions": f"swarmbench {versions.get('swarmbench', '?')}; "
         + "; ".join(f"{k}: {v or 'absent'}" for k, v in (versions.get("tools") or {}).items()),

@@ -181,15 +181,19 @@ def conditions_text(cell: CellResult) -> str:
     if cond.get("rate"):
         parts.append(f"fixed rate {cond['rate']:g} req/s")
     if cell.generator == "wrk" and cond.get("wrk_threads"):
-        parts.append(f"{cond['wrk_threads']} wrk threads")
+        parts.append(_count(cond["wrk_threads"], "wrk thread"))
     if cell.generator == "locust" and cond.get("workers"):
-        parts.append(f"{cond['workers']} Locust worker(s)")
+        parts.append(_count(cond["workers"], "Locust worker"))
     if cond.get("warmup_s") is not None:
         parts.append(f"{cond['warmup_s']:g} s warm-up")
     if cond.get("target_threads") is not None:
-        parts.append(f"{cond['target_threads']} server threads")
+        parts.append(_count(cond["target_threads"], "server thread"))
     parts.append(placement_text(cond.get("placement") or {}))
     return ", ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def placement_text(placement: dict[str, list[int]]) -> str:

@@ -186,8 +186,8 @@ def test_header_and_conditions_are_named(tmp_path: Path) -> None:
     assert "- Placement: target pinned to CPU 1, generator to CPU 0" in md
     assert "Test CPU 9000, 2 logical CPUs, 8.0 GiB RAM" in md
     assert (
-        "Conditions: wrk, 64 connections, 5 s measured, 1 wrk threads, 2 s warm-up, "
-        "1 server threads, target pinned to CPU 1, generator to CPU 0." in md
+        "Conditions: wrk, 64 connections, 5 s measured, 1 wrk thread, 2 s warm-up, "
+        "1 server thread, target pinned to CPU 1, generator to CPU 0." in md
     )
     for text in (
         "i9-14900KF",
