@@ -158,7 +158,7 @@ class TargetCollector(Collector):
             if root is None:
                 return None
             try:
-                reading = self._read_tree(root)
+                reading = read_tree(root)
             except psutil.NoSuchProcess:
                 self._lost(f"pid {root.pid} exited")
                 continue
@@ -202,14 +202,16 @@ class TargetCollector(Collector):
         self._cpu_base += self._cpu_last
         self._cpu_last = 0.0
 
-    def _read_tree(self, root: psutil.Process) -> TreeReading:
-        if not root.is_running() or root.status() == psutil.STATUS_ZOMBIE:
-            raise psutil.NoSuchProcess(root.pid)
-        reading = TreeReading()
-        _add(reading, root, must_exist=True)
-        for child in root.children(recursive=True):
-            _add(reading, child, must_exist=False)
-        return reading
+
+def read_tree(root: psutil.Process) -> TreeReading:
+    """Sum the server and all its descendants now; NoSuchProcess if the server is gone."""
+    if not root.is_running() or root.status() == psutil.STATUS_ZOMBIE:
+        raise psutil.NoSuchProcess(root.pid)
+    reading = TreeReading()
+    _add(reading, root, must_exist=True)
+    for child in root.children(recursive=True):
+        _add(reading, child, must_exist=False)
+    return reading
 
 
 def _add(reading: TreeReading, proc: psutil.Process, must_exist: bool) -> None:
