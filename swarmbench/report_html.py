@@ -212,15 +212,27 @@ def latency_charts(report: Report) -> str:
             for system in report.systems:
                 cell = cells.get((system, mode, generator))
                 if cell is not None and usable(cell):
-                    lines.append((system, [cell.latency_us.get(p) for p in PERCENTILES]))
+                    lines.append((system, _percentiles(cell)))
             if lines:
                 title = f"latency, {generator}, {MODE_TITLE[mode]}"
                 charts.append(svg.percentile_chart(PERCENTILES, lines, title, "µs (log)"))
     return (
         "<h2>Latency distributions</h2><p class='cond'>Percentiles as each generator reports "
-        "them (wrk and ab report no p99.9; ab reports whole milliseconds).</p>"
+        "them (wrk and ab report no p99.9; ab reports whole milliseconds, and a percentile under "
+        "a generator's resolution is drawn at its resolution).</p>"
         "<div class='charts'>" + "".join(charts) + "</div>"
     )
+
+
+def _percentiles(cell: CellResult) -> list[float | None]:
+    """Latency per percentile; one under the generator's resolution is drawn at it (ab's 0 ms
+    is "under 1 ms", which a log axis cannot show as 0)."""
+    floor = cell.latency_resolution_us or 0.0
+    out: list[float | None] = []
+    for name in PERCENTILES:
+        value = cell.latency_us.get(name)
+        out.append(max(value, floor) if value is not None and floor else value)
+    return out
 
 
 def _cell_name(cell: CellResult) -> str:

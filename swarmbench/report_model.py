@@ -149,6 +149,14 @@ def fmt_num(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def fmt_percentile(value: float | None, resolution_us: float | None) -> str:
+    """A percentile under the generator's resolution is "< resolution", not 0 (ab's p50 of
+    0 ms means under one millisecond)."""
+    if value is not None and resolution_us and value < resolution_us:
+        return f"< {fmt_num(resolution_us)}"
+    return fmt_num(value)
+
+
 def fmt_bytes(value: float | None) -> str:
     if value is None:
         return NA

@@ -210,3 +210,11 @@ def test_a_run_without_cells_still_reports(tmp_path: Path) -> None:
     md = _md(tmp_path)
     assert "No cell has finished yet." in md
     assert "wrk, keep-alive on: not measured in this run." in md
+
+
+def test_a_percentile_under_the_generators_resolution_is_not_zero(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, systems=("tokio",), generators=("ab",))
+    fake.alter(rundir, "tokio", "on", "ab", latency_us={"mean": 710.0, "p50": 0.0, "p99": 0.0})
+    row = _row(_md(tmp_path), "ab, keep-alive on", "tokio")
+    assert row[3] == "710"  # ab's mean is a computed average, finer than its percentiles
+    assert row[4] == "< 1,000"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fakes import rundir as fake
 
-from swarmbench import report, svg
+from swarmbench import report, report_html, svg
 from swarmbench.cli import main
 
 
@@ -90,3 +90,12 @@ def test_report_command_refuses_a_folder_without_run_json(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a swarmbench results folder" in err
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_latency_curve_draws_a_percentile_under_the_resolution_at_the_resolution(
+    tmp_path: Path,
+) -> None:
+    rundir = fake.build(tmp_path, systems=("tokio",), generators=("ab",))
+    fake.alter(rundir, "tokio", "on", "ab", latency_us={"p50": 0.0, "p90": 2000.0, "max": 9e3})
+    cell = next(c for c in rundir.cells() if c.keepalive == "on")
+    assert report_html._percentiles(cell) == [1000.0, 2000.0, None, None, 9000.0]
