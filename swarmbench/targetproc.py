@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
+from swarmbench import pinning
 from swarmbench.errors import UsageError
 from swarmbench.registry import Target
 
@@ -97,17 +98,12 @@ def start(
         raise UsageError(f"{target.name} is not built: {hint}")
     check_port_free(host, port)
     pinned = list(cpus)
-
-    def pin() -> None:
-        if pinned:
-            os.sched_setaffinity(0, pinned)
-
     proc = subprocess.Popen(
         target.run_command(port=port, threads=threads, host=host),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
-        preexec_fn=pin,  # noqa: PLW1509 - affinity must be set before the server spawns threads
+        preexec_fn=pinning.preexec(pinned),  # noqa: PLW1509 - pin before the server's threads
     )
     running = RunningTarget(target, host, port, proc, pinned)
     try:

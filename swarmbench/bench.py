@@ -1,0 +1,300 @@
+"""`swarmbench bench` on this machine: every cell of the matrix, one after another.
+
+For each cell: start the target pinned to its cores -> verify -> warm up -> measure with the
+cell's generator while sampling the target -> read the same window back from Prometheus ->
+stop -> write the cell. Finished cells are skipped on a rerun; an interrupted cell is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from swarmbench import bench_services, dashboards, generators, registry, targetproc
+from swarmbench.bench_progress import BenchProgress
+from swarmbench.bench_services import BenchServices
+from swarmbench.errors import UsageError
+from swarmbench.matrix import BenchConfig
+from swarmbench.pinning import Placement
+from swarmbench.prometheus import LocalPrometheus, PrometheusError
+from swarmbench.prometheus import values as prometheus_values
+from swarmbench.results import CellKey, CellResult, RunDir
+from swarmbench.runinfo import run_info
+from swarmbench.sampler import TreeSampler, TreeUsage
+from swarmbench.verify import verify
+
+log = logging.getLogger(__name__)
+
+#: A cell whose failures exceed this share of its requests is a failed cell, not a figure.
+MAX_FAILURE_RATIO = 0.01
+#: A generator above this share of its cores was the limit, not the server.
+GENERATOR_BOUND_RATIO = 0.9
+#: Prometheus scrapes every second; wait past one more scrape before reading a window back.
+SCRAPE_SETTLE_S = 1.25
+#: Seconds of context either side of a cell's window in its stored time series.
+SERIES_MARGIN_S = 3.0
+
+
+class CellFailed(Exception):
+    """The cell cannot produce a figure; the message becomes its verdict."""
+
+
+def run_bench(config: BenchConfig, placement: Placement) -> RunDir:
+    rundir = RunDir(config.out)
+    rundir.ensure_writable()
+    cells = config.cells()
+    if not rundir.run_file.exists():
+        rundir.write_run(run_info(config, placement))
+    for generator in {generators.get(name) for name in config.generators}:
+        generators.require_tool(generator)
+    os.sched_setaffinity(0, placement.generator)  # children (Prometheus, collector) inherit
+    with (
+        bench_services.started(rundir.path, config.systems, config.run_id) as services,
+        BenchProgress(cells, config) as progress,
+    ):
+        bench = CellRunner(config, placement, services, rundir, progress)
+        for key in cells:
+            done = rundir.finished(key)
+            if done is not None:
+                progress.skip(key, done)
+                continue
+            progress.start_cell(key)
+            result = bench.run(key)
+            rundir.write_cell(result)
+            rundir.write_summary(rundir.cells())
+            progress.end_cell(key, result)
+    return rundir
+
+
+@dataclass
+class CellRunner:
+    config: BenchConfig
+    placement: Placement
+    services: BenchServices
+    rundir: RunDir
+    progress: BenchProgress
+
+    def run(self, key: CellKey) -> CellResult:
+        result = CellResult(key.system, key.mode, key.generator, verdict="ok")
+        result.started_at = time.time()
+        generator = generators.get(key.generator)
+        spec = _load_spec(self.config, self.placement, key)
+        result.conditions = _conditions(self.config, self.placement, spec)
+        reason = generator.supports(spec)
+        if reason:
+            result.verdict = f"skipped: {reason}"
+            return result
+        try:
+            self._run_target(key, generator, spec, result)
+        except (CellFailed, UsageError) as exc:  # UsageError: the target could not start
+            result.verdict = f"failed: {exc}"
+        result.ended_at = time.time()
+        return result
+
+    def _run_target(
+        self,
+        key: CellKey,
+        generator: generators.Generator,
+        spec: generators.LoadSpec,
+        result: CellResult,
+    ) -> None:
+        target = registry.get(key.system)
+        threads = self.config.target_threads or len(self.placement.target)
+        port = self.services.target_ports[key.system]
+        settle = SCRAPE_SETTLE_S if self.services.prometheus else 0.0
+        host, cpus = self.config.target_host, self.placement.target
+        with targetproc.started(target, port, threads, host=host, cpus=cpus) as server:
+            labels = {**spec.labels, "metrics_bind": self.services.locust_bind}
+            spec = replace(spec, url=server.url, labels=labels)
+            _verify(server, result)
+            _warm_up(self.config, spec, self.rundir, key)
+            # An idle scrape between warm-up and measurement gives Prometheus a clean start.
+            time.sleep(settle)
+            workdir = self.rundir.path / "work" / key.id
+            self.progress.measuring(spec)
+            _measure(generator, spec, server, workdir, result)
+            time.sleep(settle)
+        _read_prometheus(self.services, key, self.config.run_id, result)
+
+
+def _load_spec(config: BenchConfig, placement: Placement, key: CellKey) -> generators.LoadSpec:
+    profile = config.profile
+    is_ab = key.generator == "ab"
+    return generators.LoadSpec(
+        url="",
+        keepalive=key.keepalive,
+        connections=profile.ab_connections if is_ab else profile.connections,
+        duration_s=profile.duration_s,
+        requests=profile.ab_requests if is_ab else None,
+        rate=config.rate,
+        workers=config.workers,
+        threads=profile.wrk_threads,
+        cpus=placement.generator,
+        labels={"run_id": config.run_id, "system": key.system},
+    )
+
+
+def _conditions(
+    config: BenchConfig, placement: Placement, spec: generators.LoadSpec
+) -> dict[str, Any]:
+    return {
+        "connections": spec.connections,
+        "duration_s": spec.duration_s,
+        "requests": spec.requests,
+        "rate": spec.rate,
+        "workers": spec.workers,
+        "wrk_threads": spec.threads,
+        "warmup_s": config.profile.warmup_s,
+        "target_threads": config.target_threads or len(placement.target),
+        "placement": placement.as_dict(),
+    }
+
+
+def _verify(server: targetproc.RunningTarget, result: CellResult) -> None:
+    checks = verify(server.url)
+    result.verification = [c.__dict__ for c in checks]
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise CellFailed(f"verification ({', '.join(failed)})")
+
+
+def _warm_up(config: BenchConfig, spec: generators.LoadSpec, rundir: RunDir, key: CellKey) -> None:
+    """Every system gets the same primer: wrk at the cell's concurrency and mode, unless the
+    cell runs at a fixed rate, which only Locust paces."""
+    if config.profile.warmup_s <= 0:
+        return
+    warm = replace(spec, duration_s=config.profile.warmup_s, requests=None)
+    generator = generators.get("locust" if spec.rate else "wrk")
+    try:
+        generators.run(generator, warm, rundir.path / "work" / key.id / "warmup")
+    except RuntimeError as exc:
+        raise CellFailed(f"warm-up: {exc}") from None
+
+
+def _measure(
+    generator: generators.Generator,
+    spec: generators.LoadSpec,
+    server: targetproc.RunningTarget,
+    workdir: Path,
+    result: CellResult,
+) -> None:
+    sampler = TreeSampler(server.pid).start()
+    start = time.time()
+    try:
+        run = generators.run(generator, spec, workdir)
+    except RuntimeError as exc:
+        raise CellFailed(str(exc)) from None
+    finally:
+        usage = sampler.stop()
+        result.prometheus["window"] = [start, time.time()]
+    _fill(result, run, usage, spec)
+    if not usage.alive or server.proc.poll() is not None:
+        raise CellFailed(f"target exited during the cell ({_reasons(run)})")
+    if run.requests and run.failures > MAX_FAILURE_RATIO * (run.requests + run.failures):
+        raise CellFailed(
+            f"{run.failures} of {run.requests + run.failures} requests failed ({_reasons(run)})"
+        )
+
+
+def _reasons(run: generators.GeneratorRun) -> str:
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(run.failures_by_reason.items()))
+    return reasons or "no failures"
+
+
+def _fill(
+    result: CellResult, run: generators.GeneratorRun, usage: TreeUsage, spec: generators.LoadSpec
+) -> None:
+    result.requests = run.requests
+    result.failures = run.failures
+    result.failures_by_reason = run.failures_by_reason
+    result.duration_s = run.duration_s
+    result.rps = run.rps
+    result.latency_us = run.latency_us
+    result.latency_resolution_us = run.latency_resolution_us
+    result.target_cpu_seconds = usage.cpu_seconds
+    result.rss_peak_bytes = usage.rss_peak_bytes or None
+    result.threads_peak = usage.threads_peak or None
+    if run.duration_s:
+        result.target_cpu_percent = 100 * usage.cpu_seconds / run.duration_s
+    if run.requests:
+        result.cpu_us_per_request = 1e6 * usage.cpu_seconds / run.requests
+    capacity = _generator_capacity(spec, run)
+    if run.details.get("wall_s"):
+        result.generator_cpu_percent = 100 * run.cpu_seconds / run.details["wall_s"]
+    result.generator_bound = (
+        run.generator_bound
+        if run.generator_bound is not None
+        else (result.generator_cpu_percent or 0) > 100 * GENERATOR_BOUND_RATIO * capacity
+    )
+    if result.generator_bound:
+        result.verdict = "generator-bound"
+    result.events.append({"generator_command": run.command, "generator_details": _small(run)})
+
+
+def _generator_capacity(spec: generators.LoadSpec, run: generators.GeneratorRun) -> int:
+    """Cores the generator can use: ab is single-threaded, wrk has its threads."""
+    cores = max(1, len(spec.cpus))
+    tool = run.command[0].rsplit("/", 1)[-1] if run.command else ""
+    threads = {"ab": 1, "wrk": spec.threads}.get(tool, spec.workers)
+    return min(cores, max(1, threads))
+
+
+def _small(run: generators.GeneratorRun) -> dict[str, Any]:
+    return {k: v for k, v in run.details.items() if k != "histogram"}
+
+
+def _read_prometheus(
+    services: BenchServices, key: CellKey, run_id: str, result: CellResult
+) -> None:
+    """The server's CPU over the measured window as Prometheus saw it, beside the direct figure."""
+    prom = services.prometheus
+    if prom is None:
+        result.prometheus.update(available=False, reason=services.prometheus_note)
+        return
+    start, end = result.prometheus["window"]
+    selector = f'swarmbench_target_cpu_seconds_total{{system="{key.system}",run="{run_id}"}}'
+    try:
+        before = prometheus_values(prom.query(selector, at=start))
+        after = prometheus_values(prom.query(selector, at=end + SCRAPE_SETTLE_S))
+    except (PrometheusError, OSError) as exc:
+        result.prometheus.update(available=False, reason=f"query failed: {exc}")
+        return
+    if not before or not after:
+        result.prometheus.update(available=False, reason="no target CPU series in the window")
+        return
+    cpu = sum(after) - sum(before)
+    result.prometheus.update(available=True, target_cpu_seconds=cpu)
+    if result.requests:
+        result.prometheus["cpu_us_per_request"] = 1e6 * cpu / result.requests
+    result.prometheus["series"] = _panel_series(prom, key.system, run_id, start, end)
+
+
+def _legend(template: str, labels: dict[str, str]) -> str:
+    """Grafana's legend format ({{label}}) filled from a series' labels."""
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), template).strip()
+
+
+def _panel_series(
+    prom: LocalPrometheus, system: str, run_id: str, start: float, end: float
+) -> dict[str, list[dict[str, Any]]]:
+    """The run dashboard's panels over the cell's window, for the offline report."""
+    series: dict[str, list[dict[str, Any]]] = {}
+    for panel in dashboards.PANELS:
+        lines = []
+        for query in panel.queries:
+            expr = dashboards.substitute(query.expr, system=system, run=run_id)
+            try:
+                found = prom.query_range(expr, start - SERIES_MARGIN_S, end + SERIES_MARGIN_S, 1)
+            except (PrometheusError, OSError) as exc:
+                log.warning("panel %s: %s", panel.title, exc)
+                continue
+            for item in found:
+                values = [[float(t), float(v)] for t, v in item["values"]]
+                lines.append({"legend": _legend(query.legend, item["metric"]), "values": values})
+        series[panel.title] = lines
+    return series

@@ -1,0 +1,152 @@
+"""`swarmbench bench` end to end: real targets, wrk, Locust, a real Prometheus."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from swarmbench import paths
+from swarmbench.results import SUMMARY_COLUMNS
+
+SYSTEMS = "rust-std,node-std"
+QUICK = ["--duration", "2s", "--warmup", "1s", "--users", "8"]
+
+
+def bench(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "swarmbench", "bench", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def our_servers() -> list[psutil.Process]:
+    """Target servers still running from a swarmbench build folder or source tree."""
+    roots = (str(paths.build_dir()), str(paths.ROOT / "deploy"))
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if any(root in cmdline for root in roots) and "--port" in cmdline:
+            found.append(proc)
+    return found
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("bench") / "run"
+    proc = bench("--systems", SYSTEMS, "--generators", "locust,wrk", *QUICK, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc.stderr
+
+
+def test_every_cell_is_measured(finished_run: tuple[Path, str]) -> None:
+    out, _ = finished_run
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert tuple(rows[0]) == SUMMARY_COLUMNS
+    cells = {(r["system"], r["keepalive"], r["generator"]) for r in rows}
+    assert len(cells) == 8
+    for row in rows:
+        assert not row["verdict"].startswith(("failed", "skipped")), row
+        assert int(row["requests"]) > 100, row
+        assert float(row["rps"]) > 0
+        assert float(row["cpu_us_per_request"]) > 0
+        assert int(row["rss_peak_bytes"]) > 0
+        assert row["generator_bound"] in {"true", "false"}
+
+
+def test_cells_hold_conditions_and_prometheus_figures(finished_run: tuple[Path, str]) -> None:
+    out, _ = finished_run
+    run = json.loads((out / "run.json").read_text())
+    assert run["placement"]["target"] != run["placement"]["generator"]
+    assert run["versions"]["python_packages"]["locust"]
+    for path in (out / "cells").glob("*.json"):
+        cell = json.loads(path.read_text())
+        assert cell["conditions"]["connections"] == 8
+        assert all(check["ok"] for check in cell["verification"])
+        prom = cell["prometheus"]
+        assert prom["available"], (path.name, prom)
+        assert prom["series"]["Target CPU cores"], path.name
+        if cell["generator"] == "locust":
+            assert prom["series"]["Throughput"], path.name
+            assert cell["latency_us"]["p99.9"] is not None
+
+
+def test_report_written(finished_run: tuple[Path, str]) -> None:
+    out, _ = finished_run
+    assert "node-std" in (out / "report.md").read_text()
+    assert (out / "report.html").stat().st_size > 1000
+
+
+def test_rerun_resumes_and_skips_finished_cells(finished_run: tuple[Path, str]) -> None:
+    out, _ = finished_run
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
+    started = time.monotonic()
+    proc = bench("--systems", SYSTEMS, "--generators", "locust,wrk", *QUICK, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.count("done before, skipped") == 8
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
+    assert after == before
+    assert time.monotonic() - started < 60
+
+
+def test_ctrl_c_keeps_finished_cells_and_stops_everything(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "swarmbench", "bench", "--systems", "node-std"]
+    cmd += ["--generators", "wrk", "--duration", "3s", "--warmup", "1s", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((out / "cells").glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list((out / "cells").glob("*.json")), "no cell finished in time"
+        time.sleep(2.5)  # into the second cell
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    cells = sorted(p.name for p in (out / "cells").glob("*.json"))
+    assert cells == ["node-std.keepalive-on.wrk.json"]
+    assert not list((out / "cells").glob(".*.tmp"))
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+    assert not our_servers()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--systems", "nginx"], "unknown system 'nginx'"),
+        (["--duration", "10x"], "bad duration '10x'"),
+        (["--users", "0"], "must be greater than 0"),
+        (["--rate", "-1"], "must be greater than 0"),
+        (["--keepalive", "maybe"], "--keepalive takes on, off"),
+        (["--generators", "jmeter"], "unknown generator 'jmeter'"),
+        (["--target-host", "192.0.2.1"], "local mode only loads loopback"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    out = tmp_path / "run"
+    proc = bench(*args, "--out", str(out), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not out.exists()
+
+
+def test_unwritable_out_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = bench("--systems", "node-std", "--out", str(blocker / "run"), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "cannot write results to" in proc.stderr
