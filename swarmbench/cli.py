@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from swarmbench import __version__
 from swarmbench.commands import (
+    bench,
     collector,
     generator_bench,
     report,
@@ -19,7 +20,7 @@ from swarmbench.commands import (
 from swarmbench.errors import UsageError
 
 # Each module offers register(subparsers); its parser sets `func(args) -> int`.
-COMMANDS = (targets, verify, collector, generator_bench, telemetry_bench, report)
+COMMANDS = (targets, verify, bench, collector, generator_bench, telemetry_bench, report)
 
 
 class OneLineParser(argparse.ArgumentParser):

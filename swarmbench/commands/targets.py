@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tsub.required = True
 
     p_list = tsub.add_parser("list", help="name, language, version, built or not")
+    p_list.add_argument(
+        "--markdown", action="store_true", help="the README's table: version, threading, headers"
+    )
     p_list.set_defaults(func=cmd_list)
 
     p_build = tsub.add_parser("build", help="build targets (all by default), skip up-to-date ones")
@@ -45,7 +48,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p_run.set_defaults(func=cmd_run)
 
 
+def markdown_table() -> str:
+    """The README's table of the systems, generated so it cannot drift from the registry."""
+    lines = [
+        "| system | language | version | threading model | headers beyond the contract |",
+        "|---|---|---|---|---|",
+    ]
+    for t in registry.load().values():
+        headers = ", ".join(h.title() for h in t.extra_headers) or "none"
+        lines.append(f"| {t.name} | {t.language} | {t.version} | {t.threading} | {headers} |")
+    return "\n".join(lines)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(markdown_table())
+        return 0
     table = Table("system", "language", "version", "built")
     for target in registry.load().values():
         table.add_row(
