@@ -21,8 +21,7 @@ from swarmbench.bench_services import BenchServices
 from swarmbench.errors import UsageError
 from swarmbench.matrix import BenchConfig
 from swarmbench.pinning import Placement
-from swarmbench.prometheus import LocalPrometheus, PrometheusError
-from swarmbench.prometheus import values as prometheus_values
+from swarmbench.prometheus import LocalPrometheus, PrometheusError, window_cost
 from swarmbench.results import CellKey, CellResult, RunDir
 from swarmbench.runinfo import run_info
 from swarmbench.sampler import TreeSampler, TreeUsage
@@ -257,20 +256,20 @@ def _read_prometheus(
         result.prometheus.update(available=False, reason=services.prometheus_note)
         return
     start, end = result.prometheus["window"]
-    selector = f'swarmbench_target_cpu_seconds_total{{system="{key.system}",run="{run_id}"}}'
     try:
-        before = prometheus_values(prom.query(selector, at=start))
-        after = prometheus_values(prom.query(selector, at=end + SCRAPE_SETTLE_S))
+        cost = window_cost(prom, key.system, start, end + SCRAPE_SETTLE_S)
     except (PrometheusError, OSError) as exc:
         result.prometheus.update(available=False, reason=f"query failed: {exc}")
         return
-    if not before or not after:
+    if cost is None:
         result.prometheus.update(available=False, reason="no target CPU series in the window")
         return
-    cpu = sum(after) - sum(before)
-    result.prometheus.update(available=True, target_cpu_seconds=cpu)
-    if result.requests:
-        result.prometheus["cpu_us_per_request"] = 1e6 * cpu / result.requests
+    # wrk and ab report to no Prometheus: their request count is the generator's.
+    requests = cost.requests or result.requests
+    result.prometheus.update(available=True, target_cpu_seconds=cost.cpu_seconds)
+    result.prometheus["requests"] = cost.requests or None
+    if requests:
+        result.prometheus["cpu_us_per_request"] = 1e6 * cost.cpu_seconds / requests
     result.prometheus["series"] = _panel_series(prom, key.system, run_id, start, end)
 
 

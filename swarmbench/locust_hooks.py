@@ -21,9 +21,7 @@ Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from locust.env import Environment
 from locust.rpc import Message
 from locust.runners import MasterRunner, Runner, WorkerRunner
 
+from swarmbench import atomic
 from swarmbench.errors import UsageError
 from swarmbench.httpclient import BadURL, Endpoint
 from swarmbench.latency import LatencyHistogram
@@ -359,7 +358,7 @@ def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     result = build_result(state, master_latency(environment))
     path = json_path(environment.parsed_options)
     if path:
-        write_json(path, result)
+        atomic.write_json(Path(path), result)
     environment.swarmbench_result = result  # type: ignore[attr-defined]
 
 
@@ -413,15 +412,6 @@ def build_result(state: RunState, latency: LatencyHistogram) -> dict[str, Any]:
         "cpu_seconds": round(sum(t.cpu_seconds for t in state.workers.values()), 3),
         "complete": state.complete,
     }
-
-
-def write_json(path: str, result: dict[str, Any]) -> None:
-    """Atomically: a reader never sees half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, target)
 
 
 def summary_text(result: dict[str, Any], path: str) -> str:

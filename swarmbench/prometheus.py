@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from swarmbench import paths
+from swarmbench import atomic, paths
 from swarmbench.errors import UsageError
 from swarmbench.targetproc import free_port
 
@@ -94,7 +94,7 @@ class LocalPrometheus:
         self.targets_dir.mkdir(parents=True, exist_ok=True)
         self._config = self._render()
         config_file = self.home / "prometheus.yml"
-        _atomic_write(config_file, yaml.safe_dump(self._config, sort_keys=False))
+        atomic.write_text(config_file, yaml.safe_dump(self._config, sort_keys=False))
         for rule_file in self._config.get("rule_files", []):
             shutil.copyfile(config_dir() / rule_file, self.home / rule_file)
         return config_file
@@ -174,7 +174,7 @@ class LocalPrometheus:
         self.targets_dir.mkdir(parents=True, exist_ok=True)
         path = self.targets_dir / f"{job}.json"
         body = [{"targets": list(targets), "labels": dict(labels or {})}] if targets else []
-        _atomic_write(path, json.dumps(body, indent=2) + "\n")
+        atomic.write_text(path, json.dumps(body, indent=2) + "\n")
         return path
 
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
@@ -221,7 +221,7 @@ class WindowCost:
 
 def window_cost(
     prom: LocalPrometheus, system: str, start: float, end: float, lookback_s: float = 10.0
-) -> WindowCost:
+) -> WindowCost | None:
     """Counter differences between two instants, from the raw series rather than rate().
 
     rate() extrapolates to its window's edges and sees Locust's totals only at worker reports;
@@ -229,6 +229,8 @@ def window_cost(
     from before its load to after it (Locust gone by then) is exact. `lookback_s` finds a
     series whose exporter has exited (its last sample, staleness ignored); keep it shorter than
     the gap to an earlier cell's Locust. A counter reset inside the window is not handled.
+    None when the target's CPU series is missing at either instant; requests are 0 when no
+    Locust master reported (wrk and ab cells).
     """
     sel = f'system="{system}"'
     look = f"[{lookback_s:g}s]"
@@ -238,21 +240,19 @@ def window_cost(
         f"group_left () last_over_time(swarmbench_run_info{{{sel}}}{look}))"
     )
 
-    def at(expr: str, when: float) -> float:
+    def at(expr: str, when: float) -> float | None:
         found = values(prom.query(expr, at=when))
-        return found[0] if found else 0.0
+        return found[0] if found else None
 
+    cpu_start, cpu_end = at(cpu, start), at(cpu, end)
+    if cpu_start is None or cpu_end is None:
+        return None
     return WindowCost(
-        cpu_seconds=at(cpu, end) - at(cpu, start), requests=at(req, end) - at(req, start)
+        cpu_seconds=cpu_end - cpu_start,
+        requests=(at(req, end) or 0.0) - (at(req, start) or 0.0),
     )
 
 
 def values(result: list[dict[str, Any]]) -> list[float]:
     """The numbers of an instant query's result, in result order."""
     return [float(item["value"][1]) for item in result]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

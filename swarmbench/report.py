@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swarmbench import report_html, report_md, report_model
-from swarmbench.results import RunDir, write_atomic
+from swarmbench import atomic, report_html, report_md, report_model
+from swarmbench.results import RunDir
 
 MARKDOWN = "report.md"
 HTML = "report.html"
@@ -20,6 +20,6 @@ def write(run_dir: Path) -> list[Path]:
     """Write report.md and report.html into run_dir atomically; returns their paths."""
     report = report_model.load(RunDir(run_dir))
     md_path, html_path = run_dir / MARKDOWN, run_dir / HTML
-    write_atomic(md_path, report_md.render(report))
-    write_atomic(html_path, report_html.render(report))
+    atomic.write_text(md_path, report_md.render(report))
+    atomic.write_text(html_path, report_html.render(report))
     return [md_path, html_path]

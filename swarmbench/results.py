@@ -9,12 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swarmbench import atomic
 from swarmbench.errors import UsageError
 
 #: summary.csv's columns, fixed by DESIGN.md.
@@ -105,25 +104,6 @@ class CellResult:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text so that readers see the old file or the new one, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-
-
 class RunDir:
     """One run's folder."""
 
@@ -149,7 +129,7 @@ class RunDir:
         return self.cells_dir / f"{key.id}.json"
 
     def write_run(self, info: dict[str, Any]) -> None:
-        write_json(self.run_file, info)
+        atomic.write_json(self.run_file, info)
 
     def read_run(self) -> dict[str, Any]:
         if not self.run_file.exists():
@@ -157,7 +137,7 @@ class RunDir:
         return json.loads(self.run_file.read_text())
 
     def write_cell(self, result: CellResult) -> None:
-        write_json(self.cell_file(result.key), asdict(result))
+        atomic.write_json(self.cell_file(result.key), asdict(result))
 
     def finished(self, key: CellKey) -> CellResult | None:
         path = self.cell_file(key)
@@ -177,7 +157,7 @@ class RunDir:
         writer.writeheader()
         for result in results:
             writer.writerow(_csv_row(result.summary_row()))
-        write_atomic(self.path / "summary.csv", buf.getvalue())
+        atomic.write_text(self.path / "summary.csv", buf.getvalue())
 
 
 def _csv_row(row: dict[str, Any]) -> dict[str, str]:

@@ -165,6 +165,7 @@ def test_every_dashboard_query_returns_data(run: Run) -> None:
 
 def test_cpu_per_request_agrees_with_psutil(run: Run) -> None:
     cost = window_cost(run.prom, SYSTEM, run.start, run.end)
+    assert cost is not None
     assert cost.requests == run.locust_result["requests"] > RATE * LOAD_S // 2
     direct = run.direct_cpu_s * 1e6 / run.locust_result["requests"]
     from_prom = cost.cpu_us_per_request
