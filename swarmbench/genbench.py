@@ -10,28 +10,23 @@ that could not fill its core is not flattered or punished by the target's speed.
 from __future__ import annotations
 
 import json
-import os
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from swarmbench import paths, registry, targetproc
+from swarmbench import atomic, generators, pinning, registry, targetproc
 from swarmbench.errors import UsageError
 
-GENERATORS = ("wrk", "ab", "swarmbench", "fasthttp", "http")
 MODES = ("keepalive", "close")
 TARGET = "rust-std"
-LOCUSTFILE = paths.ROOT / "locustfiles" / "http.py"
-#: A generator gets this long beyond --duration to start and stop before it is killed.
-GRACE_S = 60.0
 #: ab needs a request count; before wrk has run in a mode, assume this many requests/s.
 AB_GUESS_RPS = 20_000
+AB_MIN_REQUESTS = 1000
+#: ab's count is a guess, so its run also stops after this many times --duration.
+AB_TIME_LIMIT_FACTOR = 2.0
 
 # Stock Locust users for comparison, written next to the run (they are not part of the
 # product, so they do not live in locustfiles/). They register swarmbench's hooks for the
@@ -65,14 +60,52 @@ STOCK_LOCUSTFILE = textwrap.dedent(
             self.client.get("/", headers=CLOSE)
     """
 )
-USER_CLASSES = {
-    ("swarmbench", "keepalive"): "KeepAliveUser",
-    ("swarmbench", "close"): "CloseUser",
-    ("fasthttp", "keepalive"): "FastKeepAlive",
-    ("fasthttp", "close"): "FastClose",
-    ("http", "keepalive"): "HttpKeepAlive",
-    ("http", "close"): "HttpClose",
+
+
+class StockLocust(generators.Locust):
+    """Locust's own FastHttpUser or HttpUser, run like swarmbench's users.
+
+    Their requests bypass swarmbench's recorder, so the latency JSON counts none: requests and
+    failures come from Locust's --json-file; the window and its CPU still from the latency JSON.
+    """
+
+    def __init__(self, name: str, client: str) -> None:
+        self.name = name
+        self.client = client  # the user classes' prefix in STOCK_LOCUSTFILE
+
+    def locustfile(self, workdir: Path) -> Path:
+        path = workdir / "stock_users.py"
+        path.write_text(STOCK_LOCUSTFILE)
+        return path
+
+    def user_class(self, spec: generators.LoadSpec) -> str:
+        return self.client + ("KeepAlive" if spec.keepalive else "Close")
+
+    def command(self, spec: generators.LoadSpec, workdir: Path) -> list[str]:
+        # Stock users join host and path: "http://h:p/" + "/" would be "//".
+        *cmd, user = super().command(replace(spec, url=spec.url.rstrip("/")), workdir)
+        return [*cmd, "--json-file", str(workdir / "locust-stats"), user]
+
+    def parse(self, stdout: str, workdir: Path) -> generators.GeneratorRun:
+        run = super().parse(stdout, workdir)
+        stats = json.loads((workdir / "locust-stats.json").read_text())
+        run.requests = sum(int(entry["num_requests"]) for entry in stats)
+        run.failures = sum(int(entry["num_failures"]) for entry in stats)
+        run.failures_by_reason = {"failed": run.failures} if run.failures else {}
+        run.rps = run.requests / run.duration_s if run.duration_s else 0.0
+        run.latency_us = {}  # swarmbench's histogram saw none of these requests
+        return run
+
+
+#: generator-bench's generators by the names its CLI and table use.
+BY_NAME: dict[str, generators.Generator] = {
+    "wrk": generators.Wrk(),
+    "ab": generators.Ab(),
+    "swarmbench": generators.Locust(),
+    "fasthttp": StockLocust("fasthttp", "Fast"),
+    "http": StockLocust("http", "Http"),
 }
+GENERATORS = tuple(BY_NAME)
 
 
 @dataclass
@@ -104,111 +137,32 @@ class Settings:
     workdir: Path
 
 
-def _run_pinned(cmd: Sequence[str], cpu: int, timeout: float) -> str:
-    """Run cmd pinned to one CPU; its stdout and stderr."""
-    proc = subprocess.Popen(
-        ["taskset", "-c", str(cpu), *cmd],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise UsageError(f"{cmd[0]} did not finish within {timeout:g} s") from None
-    return out
+def measure(name: str, url: str, mode: str, s: Settings, *, ab_rps: float, workdir: Path) -> Sample:
+    """One run of a generator pinned to the generator CPU; ab's count assumes ab_rps.
 
-
-class _ChildCpu:
-    """CPU seconds of the children reaped in this context: the generator and its own children.
-
-    taskset execs the tool, so the reaped child is the generator itself; os.times() holds
-    the rusage of every reaped child, including the generator's threads and descendants.
+    Locust's CPU is its measured window's (its start-up costs about a second of imports),
+    wrk's and ab's the whole process's (they start in microseconds).
     """
-
-    def __enter__(self) -> _ChildCpu:
-        t = os.times()
-        self._start = t.children_user + t.children_system
-        self.seconds = 0.0
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        t = os.times()
-        self.seconds = t.children_user + t.children_system - self._start
-
-
-def _number(pattern: str, text: str, what: str) -> float:
-    match = re.search(pattern, text)
-    if not match:
-        raise UsageError(f"cannot read {what} from the generator's output: {text[-300:]!r}")
-    return float(match.group(1))
-
-
-def run_wrk(url: str, mode: str, s: Settings) -> Sample:
-    cmd = ["wrk", "-t1", f"-c{s.connections}", f"-d{s.duration_s:g}s", url]
-    if mode == "close":
-        cmd[1:1] = ["-H", "Connection: close"]
-    with _ChildCpu() as cpu:
-        out = _run_pinned(cmd, s.generator_cpu, s.duration_s + GRACE_S)
-    requests = int(_number(r"(\d+) requests in", out, "wrk's request count"))
-    duration = _number(r"requests in ([\d.]+)s", out, "wrk's duration")
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    spec = generators.LoadSpec(
+        url=url,
+        keepalive=mode == "keepalive",
+        connections=s.connections,
+        duration_s=s.duration_s,
+        cpus=(s.generator_cpu,),
     )
-    failures = int(errors.group(1)) if errors else 0
-    if socket_errors:
-        failures += sum(int(x) for x in socket_errors.groups())
-    return Sample("wrk", mode, requests, failures, duration, cpu.seconds)
-
-
-def run_ab(url: str, mode: str, s: Settings, expected_rps: float) -> Sample:
-    count = max(1000, int(expected_rps * s.duration_s))
-    # -t caps the time; -n after -t, or -t's implied 50000 wins.
-    cmd = ["ab", "-q", "-c", str(s.connections), "-t", f"{s.duration_s * 2:g}", "-n", str(count)]
-    if mode == "keepalive":
-        cmd.append("-k")
-    with _ChildCpu() as cpu:
-        out = _run_pinned([*cmd, url], s.generator_cpu, s.duration_s * 2 + GRACE_S)
-    requests = int(_number(r"Complete requests:\s+(\d+)", out, "ab's request count"))
-    failures = int(_number(r"Failed requests:\s+(\d+)", out, "ab's failures"))
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
-    failures += int(non2xx.group(1)) if non2xx else 0
-    duration = _number(r"Time taken for tests:\s+([\d.]+)", out, "ab's duration")
-    return Sample("ab", mode, requests, failures, duration, cpu.seconds)
-
-
-def run_locust(url: str, mode: str, generator: str, s: Settings) -> Sample:
-    """A standalone Locust; requests, duration and CPU from the measured window only."""
-    locustfile = LOCUSTFILE if generator == "swarmbench" else s.workdir / "stock_users.py"
-    latency_json = s.workdir / f"{generator}-{mode}-latency.json"
-    stats_json = s.workdir / f"{generator}-{mode}-stats"
-    cmd = [
-        str(Path(sys.executable).parent / "locust"), "-f", str(locustfile), "--headless",
-        "-u", str(s.connections), "-r", str(s.connections * 10), "-t", f"{s.duration_s:g}s",
-        # Stock users join host and path: "http://h:p/" + "/" would be "//".
-        "--host", url.rstrip("/"), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "0",
-        "--metrics-bind", "", "--latency-json", str(latency_json), "--json-file", str(stats_json),
-        USER_CLASSES[(generator, mode)],
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(paths.ROOT)}
-    proc = subprocess.run(
-        ["taskset", "-c", str(s.generator_cpu), *cmd],
-        capture_output=True, text=True, timeout=s.duration_s + GRACE_S, env=env, check=False,
-    )  # fmt: skip
-    if not latency_json.exists():
-        raise UsageError(f"locust ({generator}) wrote no result: {proc.stderr[-500:]}")
-    result = json.loads(latency_json.read_text())
-    stats = json.loads(Path(f"{stats_json}.json").read_text())
-    requests = sum(entry["num_requests"] for entry in stats)
-    failures = sum(entry["num_failures"] for entry in stats)
-    return Sample(generator, mode, requests, failures, result["duration_s"], result["cpu_seconds"])
+    if name == "ab":
+        count = max(AB_MIN_REQUESTS, int(ab_rps * s.duration_s))
+        spec = replace(spec, requests=count, time_limit_s=AB_TIME_LIMIT_FACTOR * s.duration_s)
+    try:
+        run = generators.run(BY_NAME[name], spec, workdir)
+    except RuntimeError as exc:
+        raise UsageError(f"{name} ({mode}): {exc}") from None
+    cpu_s = run.cpu_seconds if run.window_cpu_seconds is None else run.window_cpu_seconds
+    return Sample(name, mode, run.requests, run.failures, run.duration_s, cpu_s)
 
 
 def run_matrix(
-    generators: Sequence[str],
+    names: Sequence[str],
     modes: Sequence[str],
     repeats: int,
     settings: Settings,
@@ -217,22 +171,22 @@ def run_matrix(
     progress: Callable[[Sample], None] = lambda _s: None,
 ) -> list[Sample]:
     """Every (mode, generator) once per round, rounds repeated; the target is started once."""
-    (settings.workdir / "stock_users.py").write_text(STOCK_LOCUSTFILE)
+    for name in names:
+        generators.require_tool(BY_NAME[name])
     target = registry.get(TARGET)
     samples: list[Sample] = []
     wrk_rps: dict[str, float] = {}
     with targetproc.started(target, targetproc.free_port(), 1, cpus=[target_cpu]) as server:
-        for _ in range(repeats):
+        for round_ in range(repeats):
             for mode in modes:
-                for generator in generators:
-                    if generator == "wrk":
-                        sample = run_wrk(server.url, mode, settings)
+                for name in names:
+                    workdir = settings.workdir / f"{round_}-{mode}-{name}"
+                    ab_rps = wrk_rps.get(mode, AB_GUESS_RPS)
+                    sample = measure(
+                        name, server.url, mode, settings, ab_rps=ab_rps, workdir=workdir
+                    )
+                    if name == "wrk":
                         wrk_rps[mode] = sample.rps
-                    elif generator == "ab":
-                        guess = wrk_rps.get(mode, AB_GUESS_RPS)
-                        sample = run_ab(server.url, mode, settings, guess)
-                    else:
-                        sample = run_locust(server.url, mode, generator, settings)
                     samples.append(sample)
                     progress(sample)
     return samples
@@ -275,18 +229,15 @@ def write_json(path: Path, samples: Sequence[Sample], rows: Sequence[Summary], m
         "samples": [{**asdict(s), "rps": s.rps, "per_core": s.per_core} for s in samples],
         "summary": [asdict(r) for r in rows],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def pick_cpus() -> tuple[int, int]:
     """(generator CPU, target CPU): the first and last this process may use."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
+    placement = pinning.split(target_cpus=1)
+    if placement.generator == placement.target:
         raise UsageError("generator-bench needs two CPUs: one for the target, one for generators")
-    return cpus[0], cpus[-1]
+    return placement.generator[0], placement.target[0]
 
 
 def workdir() -> tempfile.TemporaryDirectory[str]:

@@ -7,6 +7,7 @@ bench and generator-bench drive all three the same way.
 from __future__ import annotations
 
 import json
+import math
 import re
 import resource
 import shutil
@@ -33,6 +34,7 @@ class LoadSpec:
     connections: int
     duration_s: float
     requests: int | None = None  # ab-style fixed count instead of a duration
+    time_limit_s: float | None = None  # ab: a counted run also stops after this long
     rate: float | None = None  # fixed total requests/s (Locust only)
     workers: int = 1  # Locust worker processes
     threads: int = 1  # wrk threads
@@ -49,7 +51,8 @@ class GeneratorRun:
     rps: float
     latency_us: dict[str, float | None]
     latency_resolution_us: float
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the whole process's, start-up included (set by run())
+    window_cpu_seconds: float | None = None  # over the measured window, if the tool knows it
     generator_bound: bool | None = None  # None: the tool cannot tell, judge by CPU
     details: dict[str, Any] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
@@ -145,6 +148,8 @@ class Ab:
     def command(self, spec: LoadSpec, workdir: Path) -> list[str]:
         cmd = ["ab", "-q", "-r", "-s", "5", "-c", str(spec.connections)]
         if spec.requests:
+            if spec.time_limit_s:  # -t before -n, as below
+                cmd += ["-t", str(max(1, math.ceil(spec.time_limit_s)))]
             cmd += ["-n", str(spec.requests)]
         else:  # -t first: it resets -n to 50,000, so -n must follow it
             cmd += ["-t", str(max(1, round(spec.duration_s))), "-n", str(AB_TIMED_REQUEST_CAP)]
@@ -197,10 +202,15 @@ class Locust:
             return "Locust runs for a duration, not a request count"
         return None
 
+    def locustfile(self, workdir: Path) -> Path:
+        return paths.ROOT / "locustfiles" / "http.py"
+
+    def user_class(self, spec: LoadSpec) -> str:
+        return "KeepAliveUser" if spec.keepalive else "CloseUser"
+
     def command(self, spec: LoadSpec, workdir: Path) -> list[str]:
         locust = str(Path(sys.executable).with_name("locust"))
-        user = "KeepAliveUser" if spec.keepalive else "CloseUser"
-        cmd = [locust, "-f", str(paths.ROOT / "locustfiles" / "http.py"), "--headless"]
+        cmd = [locust, "-f", str(self.locustfile(workdir)), "--headless"]
         cmd += ["-u", str(spec.connections), "-r", str(spec.connections)]
         cmd += ["-t", f"{max(1, round(spec.duration_s))}s", "--host", spec.url]
         cmd += ["--latency-json", str(workdir / "locust-latency.json"), "--only-summary"]
@@ -213,7 +223,7 @@ class Locust:
             cmd += ["--rate", f"{spec.rate:g}"]
         if spec.workers > 1:
             cmd += ["--processes", str(spec.workers)]
-        return [*cmd, user]
+        return [*cmd, self.user_class(spec)]
 
     def parse(self, stdout: str, workdir: Path) -> GeneratorRun:
         data = json.loads((workdir / "locust-latency.json").read_text())
@@ -226,6 +236,7 @@ class Locust:
             rps=float(data["rps"]),
             latency_us=dict(data["latency_us"]),
             latency_resolution_us=1.0,
+            window_cpu_seconds=float(data["cpu_seconds"]) if "cpu_seconds" in data else None,
             generator_bound=bool(data.get("generator_bound")),
             details={"workers": workers, "histogram": data.get("histogram")},
         )
@@ -246,6 +257,10 @@ def require_tool(generator: Generator) -> None:
         raise UsageError(f"{generator.tool} not found: apt-get install {package}")
 
 
+def _planned_s(spec: LoadSpec) -> float:
+    return max(spec.duration_s, spec.time_limit_s or 0.0)
+
+
 def run(generator: Generator, spec: LoadSpec, workdir: Path) -> GeneratorRun:
     """Run one measurement; the generator's CPU time comes from the kernel's child rusage."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -260,7 +275,7 @@ def run(generator: Generator, spec: LoadSpec, workdir: Path) -> GeneratorRun:
         preexec_fn=pinning.preexec(spec.cpus),  # noqa: PLW1509 - pin before its threads start
     )
     try:
-        stdout, stderr = proc.communicate(timeout=spec.duration_s + GRACE_S)
+        stdout, stderr = proc.communicate(timeout=_planned_s(spec) + GRACE_S)
     except subprocess.TimeoutExpired:
         proc.kill()
         stdout, stderr = proc.communicate()
