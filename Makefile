@@ -62,6 +62,7 @@ targets: venv toolchains
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy swarmbench collectors
 
 test: venv toolchains targets lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -60,7 +60,7 @@ def machine() -> dict[str, Any]:
 
 
 def versions() -> dict[str, Any]:
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in PYTHON_PACKAGES:
         try:
             packages[name] = metadata.version(name)
