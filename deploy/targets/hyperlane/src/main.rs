@@ -1,1 +1,128 @@
-fn main(){}
+//! swarmbench target `hyperlane`: a hyperlane 22 hello server.
+//!
+//! Written as hyperlane's own code does it: a `Server` with a `ServerConfig`
+//! and a `RequestConfig`, and a `ServerHook` route whose `handle` builds the
+//! response with `ctx.get_mut_response()...build()` and sends it with
+//! `stream.try_send`. hyperlane runs the keep-alive loop, HTTP/1.0 and
+//! pipelining itself (it keeps the connection when
+//! `Request::is_enable_keep_alive()` says so: `Connection: keep-alive`, or
+//! HTTP/1.1 without `Connection: close`). The runtime is built by hand with
+//! `--threads` workers.
+
+use hyperlane::tokio;
+use hyperlane::*;
+
+const BODY: &[u8] = b"Hello";
+
+struct RootRoute;
+
+impl ServerHook for RootRoute {
+    async fn new(_stream: &mut Stream, _ctx: &mut Context) -> Self {
+        Self
+    }
+
+    async fn handle(self, stream: &mut Stream, ctx: &mut Context) -> Status {
+        // hyperlane closes the connection after this request exactly when
+        // `is_enable_keep_alive()` is false, but `Response::build()` writes
+        // `connection: keep-alive` unless a Connection header is set, and its
+        // default Content-Type is `text/html; charset=utf-8`. So both headers
+        // are set here: the response then says what the server does
+        // (`close` for `Connection: close` and for plain HTTP/1.0,
+        // `keep-alive` otherwise, which ab -k needs on HTTP/1.0).
+        let keep_alive: bool = ctx.get_request().is_enable_keep_alive();
+        let data: Vec<u8> = ctx
+            .get_mut_response()
+            .set_status_code(200)
+            .set_header(CONTENT_TYPE, TEXT_PLAIN)
+            .set_header(CONNECTION, if keep_alive { KEEP_ALIVE } else { CLOSE })
+            .set_body(BODY)
+            .build();
+        if stream.try_send(data).await.is_err() {
+            stream.set_closed(true);
+            return Status::Reject;
+        }
+        Status::Continue
+    }
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("sb-hyperlane: {msg}\nusage: sb-hyperlane [--host H] [--port P] [--threads N]");
+    std::process::exit(2);
+}
+
+struct Args {
+    host: String,
+    port: u16,
+    threads: usize,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        host: String::from("127.0.0.1"),
+        port: 8080,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        let mut value = || inline.clone().or_else(|| args.next()).unwrap_or_else(|| usage(&format!("{name} needs a value")));
+        match name.as_str() {
+            "--host" => a.host = value(),
+            "--port" => a.port = value().parse().unwrap_or_else(|_| usage("bad --port")),
+            "--threads" => match value().parse() {
+                Ok(n) if n > 0 => a.threads = n,
+                _ => usage("bad --threads"),
+            },
+            "-h" | "--help" => usage("help"),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    a
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    let host: String = if args.host.contains(':') { format!("[{}]", args.host) } else { args.host.clone() };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| usage(&format!("cannot start runtime: {e}")));
+    runtime.block_on(async {
+        let mut server_config: ServerConfig = ServerConfig::default();
+        server_config
+            .set_address(Server::format_bind_address(&host, args.port))
+            // TCP_NODELAY on, as the other targets (Rocket/hyper, Go) have it;
+            // hyperlane writes each pipelined response separately, which
+            // Nagle's algorithm would otherwise hold back.
+            .set_nodelay(Some(true));
+        // As the published server: no read timeout, no size limits.
+        let request_config: RequestConfig = RequestConfig::low_security();
+        let control: ServerControlHook = Server::default()
+            .server_config(server_config)
+            .request_config(request_config)
+            .route::<RootRoute>("/")
+            .run()
+            .await
+            .unwrap_or_else(|e| usage(&format!("cannot start: {e:?}")));
+        tokio::select! {
+            _ = control.wait() => {}
+            _ = shutdown_signal() => control.shutdown().await,
+        }
+    });
+    // Connections still open are dropped with the runtime; exit status 0.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+}
