@@ -1,0 +1,161 @@
+"""playbooks/cluster.yml on five namespaced SSH hosts: bad input, provisioning, idempotence,
+a distributed Locust run, Prometheus, switching the target system.
+
+The tests run in file order on one set of hosts: the bad-input tests first, while the hosts are
+fresh, so they can check that nothing was installed or started anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+import urllib.parse
+import urllib.request
+
+import hosts
+import pytest
+
+pytestmark = pytest.mark.cluster
+
+MASTER, TARGET, MONITOR = "master1", "target1", "monitor1"
+TARGET_PORT = 8080
+PROMETHEUS_PORT = 9090
+RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def _output(proc: object) -> str:
+    return f"{getattr(proc, 'stdout', '')}\n{getattr(proc, 'stderr', '')}"
+
+
+def _recap(text: str) -> dict[str, tuple[int, int, int]]:
+    return {m[1]: (int(m[2]), int(m[3]), int(m[4])) for m in RECAP.finditer(text)}
+
+
+def _assert_untouched(cluster: hosts.Cluster) -> None:
+    """Nothing installed, nothing started: the hosts are as the harness made them."""
+    for name in cluster.hosts:
+        probe = cluster.ssh(name, "ls -d /opt/swarmbench /run/swarmbench /var/log/swarmbench 2>&1")
+        assert "No such file" in probe.stdout and probe.stdout.count("No such file") == 3, (
+            f"{name} was touched: {probe.stdout}"
+        )
+
+
+def test_inventory_missing_a_group_stops_naming_it(
+    cluster: hosts.Cluster, ansible: hosts.Ansible
+) -> None:
+    groups = {k: v for k, v in hosts.GROUPS.items() if k != "monitor"}
+    proc, _ = ansible.playbook(hosts.write_inventory(cluster, groups=groups))
+    assert proc.returncode != 0
+    assert "inventory group 'monitor' is missing or empty" in _output(proc)
+    _assert_untouched(cluster)
+
+
+def test_unknown_system_stops_naming_it(cluster: hosts.Cluster, ansible: hosts.Ansible) -> None:
+    proc, _ = ansible.playbook(hosts.write_inventory(cluster), "-e", "system=no-such-server")
+    assert proc.returncode != 0
+    assert "unknown system 'no-such-server'" in _output(proc)
+    _assert_untouched(cluster)
+
+
+def test_host_not_answering_ssh_stops_naming_it(
+    cluster: hosts.Cluster, ansible: hosts.Ansible
+) -> None:
+    # 198.18.0.99 is on the bridge's network but nothing answers there.
+    inventory = hosts.write_inventory(cluster, extra_hosts={"ghost": "198.18.0.99"})
+    proc, _ = ansible.playbook(inventory, "-e", "common_reachable_timeout=5")
+    assert proc.returncode != 0
+    assert "host ghost (198.18.0.99) does not answer SSH" in _output(proc)
+    _assert_untouched(cluster)
+
+
+def test_provision_twice_second_run_changes_nothing(
+    cluster: hosts.Cluster, ansible: hosts.Ansible
+) -> None:
+    inventory = hosts.write_inventory(cluster)
+    first, seconds = ansible.playbook(inventory)
+    print(f"\nprovisioning {len(cluster.hosts)} fresh hosts took {seconds:.1f} s (goal < 180 s)")
+    assert first.returncode == 0, _output(first)[-6000:]
+    second, seconds = ansible.playbook(inventory)
+    print(f"second, unchanged run took {seconds:.1f} s")
+    assert second.returncode == 0, _output(second)[-6000:]
+    recap = _recap(second.stdout)
+    assert set(recap) >= set(cluster.hosts), second.stdout[-3000:]
+    changed = {host: counts for host, counts in recap.items() if counts != (0, 0, 0)}
+    assert changed == {}, f"second run changed something: {changed}\n{second.stdout[-6000:]}"
+
+
+def _master_api(cluster: hosts.Cluster, method: str, path: str, data: str = "") -> dict:
+    """Locust's web API, on the master's loopback (where the UI is bound), through SSH."""
+    body = f"-X POST --data {shlex.quote(data)}" if method == "POST" else ""
+    proc = cluster.ssh(MASTER, f"curl -sf --max-time 10 {body} http://127.0.0.1:8089{path}")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _prometheus(cluster: hosts.Cluster, query: str) -> list[dict]:
+    address = cluster.hosts[MONITOR].address
+    url = f"http://{address}:{PROMETHEUS_PORT}/api/v1/query?" + urllib.parse.urlencode(
+        {"query": query}
+    )
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)["data"]["result"]
+
+
+def _wait_for_series(cluster: hosts.Cluster, query: str, seconds: float = 20) -> list[dict]:
+    deadline = time.monotonic() + seconds
+    while True:
+        result = _prometheus(cluster, query)
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(1)
+
+
+def test_distributed_run_reaches_the_target_and_prometheus(cluster: hosts.Cluster) -> None:
+    target = f"http://{cluster.hosts[TARGET].address}:{TARGET_PORT}"
+    form = urllib.parse.urlencode(
+        {"user_count": 4, "spawn_rate": 4, "host": target, "run_time": "6s"}
+    )
+    started = _master_api(cluster, "POST", "/swarm", form)
+    assert started["success"], started
+    time.sleep(3)
+    during = _master_api(cluster, "GET", "/stats/requests")
+    busy = {w["id"].split("_")[0]: w["user_count"] for w in during["workers"]}
+    assert busy.keys() == set(hosts.GROUPS["workers"]), during["workers"]
+    assert all(users > 0 for users in busy.values()), f"a worker ran no users: {busy}"
+    deadline = time.monotonic() + 20
+    while (after := _master_api(cluster, "GET", "/stats/requests"))["state"] != "stopped":
+        assert time.monotonic() < deadline, f"the run did not stop: {after['state']}"
+        time.sleep(1)
+    total = next(s for s in after["stats"] if s["name"] == "Aggregated")
+    print(f"\ndistributed run: {total['num_requests']} requests to {target} from {busy}")
+    assert total["num_requests"] > 0
+    assert total["num_failures"] == 0, after.get("errors")
+
+    requests = _wait_for_series(cluster, "swarmbench_requests_total > 0")
+    assert requests, "Prometheus has no swarmbench_requests_total from the master"
+    assert {r["metric"].get("job") for r in requests} == {"swarmbench_locust"}
+    cpu = _wait_for_series(cluster, f'swarmbench_target_cpu_seconds_total{{host="{TARGET}"}} > 0')
+    assert cpu, "Prometheus has no swarmbench_target_cpu_seconds_total for the target"
+    assert cpu[0]["metric"]["system"] == "rust-std"
+
+
+def test_switching_the_system_restarts_only_the_target(
+    cluster: hosts.Cluster, ansible: hosts.Ansible
+) -> None:
+    inventory = hosts.write_inventory(cluster)
+    proc, seconds = ansible.playbook(
+        inventory, "-e", "system=node-std", "--limit", f"localhost,{TARGET}"
+    )
+    print(f"\nswitching to node-std took {seconds:.1f} s")
+    assert proc.returncode == 0, _output(proc)[-6000:]
+    address = cluster.hosts[TARGET].address
+    probe = cluster.ssh(
+        TARGET,
+        f"curl -si --max-time 5 http://{address}:{TARGET_PORT}/; "
+        "ps -eo args | grep -c '[s]b-rust-std'",
+    )
+    assert "Hello" in probe.stdout and "Keep-Alive" in probe.stdout, probe.stdout
+    assert probe.stdout.strip().endswith("0"), f"rust-std still runs: {probe.stdout}"
+    assert (hosts.ROOT / "deploy" / "targets" / "node-std" / "server.js").exists()
