@@ -30,8 +30,9 @@ from swarmbench.http1 import ProtocolError, ResponseHead, parse_chunked, parse_h
 
 DEFAULT_TIMEOUT_S = 10.0
 RECV_BUFFER_BYTES = 64 * 1024
-#: A hello server's body is 5 bytes; a body beyond this is not what a benchmark loads.
-MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: A hello server's answer is ~100 bytes; a response beyond this is not what a benchmark loads,
+#: and a user never buffers more (a hostile server cannot grow a worker's memory).
+MAX_RESPONSE_BYTES = 1024 * 1024
 #: The watchdog looks at running requests at least this often.
 WATCHDOG_MAX_TICK_S = 0.5
 
@@ -45,6 +46,7 @@ class Reason(StrEnum):
     BAD_STATUS = "bad-status"
     SHORT_BODY = "short-body"
     PROTOCOL = "protocol"
+    TOO_LARGE = "too-large"
 
 
 class RequestFailed(Exception):
@@ -249,7 +251,7 @@ class Client:
         try:
             head = parse_head(data)
             while head is None:
-                data += self._recv_more(sock, "in the response head", Reason.PROTOCOL)
+                self._recv_more(sock, data, "in the response head", Reason.PROTOCOL)
                 head = parse_head(data)
             end = self._body_end(sock, data, head)
         except ProtocolError as exc:
@@ -271,26 +273,30 @@ class Client:
         if head.chunked:
             parsed = parse_chunked(data, head.size)
             while parsed is None:
-                data += self._recv_more(sock, "in a chunked body", Reason.SHORT_BODY)
+                self._recv_more(sock, data, "in a chunked body", Reason.SHORT_BODY)
                 parsed = parse_chunked(data, head.size)
             return parsed[1]
         length = head.content_length
         if length is not None:
+            if head.size + length > MAX_RESPONSE_BYTES:  # refuse before reading any of it
+                raise RequestFailed(Reason.TOO_LARGE, f"Content-Length {length}")
             while len(data) < head.size + length:
-                data += self._recv_more(sock, "before Content-Length", Reason.SHORT_BODY)
+                self._recv_more(sock, data, "before Content-Length", Reason.SHORT_BODY)
             return head.size + length
-        while len(data) < MAX_RESPONSE_BYTES:  # no framing: the body ends with the connection
+        while True:  # no framing: the body ends with the connection
             chunk = sock.recv(RECV_BUFFER_BYTES)
             if not chunk:
                 return None
             data += chunk
-        raise RequestFailed(Reason.PROTOCOL, "response too large")
+            _check_size(data)
 
-    def _recv_more(self, sock: socket.socket, where: str, reason: Reason) -> bytes:
+    def _recv_more(self, sock: socket.socket, data: bytearray, where: str, reason: Reason) -> None:
+        """Append one recv to data, within MAX_RESPONSE_BYTES."""
         chunk = sock.recv(RECV_BUFFER_BYTES)
         if not chunk:
             raise RequestFailed(reason, f"connection closed {where}")
-        return chunk
+        data += chunk
+        _check_size(data)
 
     def _learn(self, data: bytearray, head: ResponseHead) -> None:
         if head.status == 200 and len(data) <= RECV_BUFFER_BYTES:
@@ -321,6 +327,11 @@ class _Watchdog:
 
 
 _watchdog = _Watchdog()
+
+
+def _check_size(data: bytearray) -> None:
+    if len(data) > MAX_RESPONSE_BYTES:
+        raise RequestFailed(Reason.TOO_LARGE, f"more than {MAX_RESPONSE_BYTES} bytes")
 
 
 def _keeps_alive(head: ResponseHead) -> bool:
