@@ -32,11 +32,11 @@ PROFILES = {
         name="quick",
         connections=64,
         duration_s=5.0,
-        warmup_s=2.0,
+        warmup_s=1.0,
         wrk_threads=1,
         ab_connections=64,
         ab_requests=None,
-        description="64 connections, 2 s warm-up, 5 s per cell: the whole matrix in minutes",
+        description="64 connections, 1 s warm-up, 5 s per cell: the whole matrix in minutes",
     ),
     "article": Profile(
         name="article",
