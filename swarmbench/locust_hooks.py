@@ -9,9 +9,10 @@ worker   on report_to_master: flush the batch, ship the histogram since the last
          failure reason. On the master's "swarmbench_freeze": stop counting, send a final
          report at once.
 master   on worker_report: merge into the run's cumulative histogram and totals, sample the
-         worker's CPU. On test_stopping:
-         ask every worker for its final report; on test_stop: wait for them, so totals are
-         exact, then write the latency JSON.
+         worker's CPU. A worker Locust marks missing (no heartbeat for ~3 s, e.g. killed) is
+         recorded as lost, with when, and the requests/s the others offered after it. On
+         test_stopping: ask every live worker for its final report; on test_stop: wait for
+         them, so totals are exact, then write the latency JSON.
 local    (standalone) the process's own recorder is the run; its CPU comes from psutil.
 
 Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
@@ -24,6 +25,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ import psutil
 from locust import events
 from locust.env import Environment
 from locust.rpc import Message
-from locust.runners import MasterRunner, Runner, WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, Runner, WorkerRunner
 
 from swarmbench import atomic
 from swarmbench.errors import UsageError
@@ -53,6 +55,8 @@ MIN_CPU_WINDOW_S = 0.5
 DEFAULT_METRICS_BIND = "127.0.0.1:9646"
 #: A worker above this share of one core was limiting the run, not the server.
 GENERATOR_BOUND_PERCENT = 90.0
+#: How often the master looks for workers Locust has marked missing.
+LOST_WORKER_POLL_S = 0.5
 
 
 @dataclass
@@ -101,6 +105,10 @@ class RunState:
     awaiting_final: set[str] = field(default_factory=set)
     complete: bool = True
     sampler: gevent.Greenlet | None = None
+    #: worker id -> last heartbeat (epoch s), to say when a lost worker was last heard from
+    last_seen: dict[str, float] = field(default_factory=dict)
+    #: workers lost during the run: {"id", "at" (marked missing), "last_seen"}, epoch seconds
+    workers_lost: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -225,6 +233,26 @@ def _start_exporter(environment: Environment, host: str, port: int) -> None:
 
 
 # -- worker side -------------------------------------------------------------------------------
+def report_payload(
+    latency: LatencyHistogram,
+    requests: int,
+    failures: Mapping[str, int],
+    cpu_s: float,
+    wall_s: float,
+    *,
+    final: bool,
+) -> dict[str, Any]:
+    """swarmbench's part of one worker report (the worker simulator sends the same)."""
+    return {
+        "cpu_seconds": cpu_s,
+        "wall_seconds": wall_s,
+        "histogram": latency.encode(),
+        "requests": requests,
+        "failures": dict(failures),
+        "final": final,
+    }
+
+
 def on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
     env = _proc.worker_env
     if env is None:
@@ -234,14 +262,9 @@ def on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: Any) ->
     meter = _proc.worker_meter or CpuMeter()
     _proc.worker_meter = meter
     cpu_s, wall_s = meter.read()
-    data[REPORT_KEY] = {
-        "cpu_seconds": cpu_s,
-        "wall_seconds": wall_s,
-        "histogram": recorder.latency.encode(),
-        "requests": recorder.requests,
-        "failures": dict(recorder.failures),
-        "final": recorder.frozen,
-    }
+    data[REPORT_KEY] = report_payload(
+        recorder.latency, recorder.requests, recorder.failures, cpu_s, wall_s, final=recorder.frozen
+    )
     recorder.latency.reset()
     recorder.requests = 0
     recorder.failures.clear()
@@ -298,6 +321,31 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
         environment.parsed_options.swarmbench_users = runner.target_user_count
     if role == "local":
         state.sampler = gevent.spawn(_sample_own_cpu, state)
+    else:
+        state.sampler = gevent.spawn(_watch_workers, state, runner)
+
+
+def _missing(runner: Runner) -> set[str]:
+    assert isinstance(runner, MasterRunner)
+    return {node.id for node in runner.clients.values() if node.state == STATE_MISSING}
+
+
+def _watch_workers(state: RunState, runner: Runner) -> None:
+    """Record each worker Locust marks missing; its users are not restarted elsewhere."""
+    while True:
+        gevent.sleep(LOST_WORKER_POLL_S)
+        known = {w["id"] for w in state.workers_lost}
+        for wid in sorted(_missing(runner) - known):
+            seen = state.last_seen.get(wid)
+            state.workers_lost.append({"id": wid, "at": time.time(), "last_seen": seen})
+            state.awaiting_final.discard(wid)
+            log.warning("worker %s lost (no heartbeat since %s)", wid, seen)
+
+
+def on_heartbeat(client_id: str, timestamp: float, **_kwargs: Any) -> None:
+    """Locust fires heartbeat_sent on the master when a worker's heartbeat arrives."""
+    if _proc.state is not None:
+        _proc.state.last_seen[client_id] = timestamp
 
 
 def _sample_own_cpu(state: RunState) -> None:
@@ -340,7 +388,8 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
         return
     runner = environment.runner
     assert isinstance(runner, MasterRunner)
-    state.awaiting_final = {node.id for node in runner.clients.values()}
+    # A worker already missing will never answer: do not wait for it.
+    state.awaiting_final = {node.id for node in runner.clients.values()} - _missing(runner)
     runner.send_message(FREEZE_MESSAGE, {})
 
 
@@ -351,10 +400,14 @@ def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
         return
     deadline = time.monotonic() + FINAL_REPORT_TIMEOUT_S
     while state.awaiting_final and time.monotonic() < deadline:
-        gevent.sleep(0.05)
+        gevent.sleep(0.05)  # the watcher drops workers that go missing meanwhile
+    if state.sampler is not None:
+        state.sampler.kill(block=False)
     if state.awaiting_final:
         log.warning("no final report from %s: totals may be short", sorted(state.awaiting_final))
         state.complete = False
+    if state.workers_lost:
+        state.complete = False  # a lost worker's requests since its last report are gone
     result = build_result(state, master_latency(environment))
     path = json_path(environment.parsed_options)
     if path:
@@ -411,7 +464,25 @@ def build_result(state: RunState, latency: LatencyHistogram) -> dict[str, Any]:
         "host": env.host or "",
         "cpu_seconds": round(sum(t.cpu_seconds for t in state.workers.values()), 3),
         "complete": state.complete,
+        "workers_lost": state.workers_lost,
+        "rps_after_loss": _rps_after_loss(state),
     }
+
+
+def _rps_after_loss(state: RunState) -> float | None:
+    """Requests/s the remaining workers offered after the first loss was noticed.
+
+    Locust's per-second counts are stamped by the workers as requests complete, so whole
+    seconds after the loss hold only the survivors' requests (failures included: offered load).
+    """
+    if not state.workers_lost:
+        return None
+    first = int(state.workers_lost[0]["at"]) + 1
+    last = int(state.stopped)
+    if last <= first:
+        return None
+    per_second = state.environment.stats.total.num_reqs_per_sec
+    return round(sum(per_second.get(t, 0) for t in range(first, last)) / (last - first), 1)
 
 
 def summary_text(result: dict[str, Any], path: str) -> str:
@@ -439,6 +510,7 @@ def register() -> None:
     events.init.add_listener(on_init)
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
+    events.heartbeat_sent.add_listener(on_heartbeat)
     events.test_start.add_listener(on_test_start)
     events.spawning_complete.add_listener(on_spawning_complete)
     events.test_stopping.add_listener(on_test_stopping)
