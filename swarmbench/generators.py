@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from swarmbench import paths, pinning
+from swarmbench import paths, pinning, targetproc
 from swarmbench.errors import UsageError
 
 #: Generator processes get this long past their planned run before they are killed.
@@ -222,7 +222,12 @@ class Locust:
         if spec.rate:
             cmd += ["--rate", f"{spec.rate:g}"]
         if spec.workers > 1:
+            # Locust's default master port (5557) is shared by every run on the machine: two
+            # runs at once would swap workers. The forked workers dial --master-port.
+            port = str(targetproc.free_port())
             cmd += ["--processes", str(spec.workers)]
+            cmd += ["--master-bind-host", "127.0.0.1", "--master-bind-port", port]
+            cmd += ["--master-host", "127.0.0.1", "--master-port", port]
         return [*cmd, self.user_class(spec)]
 
     def parse(self, stdout: str, workdir: Path) -> GeneratorRun:
@@ -238,7 +243,12 @@ class Locust:
             latency_resolution_us=1.0,
             window_cpu_seconds=float(data["cpu_seconds"]) if "cpu_seconds" in data else None,
             generator_bound=bool(data.get("generator_bound")),
-            details={"workers": workers, "histogram": data.get("histogram")},
+            details={
+                "workers": workers,
+                "histogram": data.get("histogram"),
+                "workers_lost": data.get("workers_lost") or [],
+                "rps_after_loss": data.get("rps_after_loss"),
+            },
         )
 
 
