@@ -7,6 +7,7 @@ stop -> write the cell. Finished cells are skipped on a rerun; an interrupted ce
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -37,6 +38,8 @@ GENERATOR_BOUND_RATIO = 0.9
 SCRAPE_SETTLE_S = 1.25
 #: Seconds of context either side of a cell's window in its stored time series.
 SERIES_MARGIN_S = 3.0
+#: Errors that mean the results folder cannot take more writes: stop the run, keep what exists.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 class CellFailed(Exception):
@@ -63,9 +66,18 @@ def run_bench(config: BenchConfig, placement: Placement) -> RunDir:
                 progress.skip(key, done)
                 continue
             progress.start_cell(key)
-            result = bench.run(key)
-            rundir.write_cell(result)
-            rundir.write_summary(rundir.cells())
+            try:
+                result = bench.run(key)
+                rundir.write_cell(result)
+                rundir.write_summary(rundir.cells())
+            except OSError as exc:
+                if exc.errno not in WRITE_ERRNOS:
+                    raise
+                # Atomic writes: every cell file already there is whole; this one is dropped.
+                raise UsageError(
+                    f"cannot write results to {rundir.path}: {exc.strerror}; stopped before "
+                    f"{key.id}, the cells already written are intact (rerun to resume)"
+                ) from None
             progress.end_cell(key, result)
     return rundir
 
@@ -233,6 +245,17 @@ def _fill(
     if result.generator_bound:
         result.verdict = "generator-bound"
     result.events.append({"generator_command": run.command, "generator_details": _small(run)})
+    for lost in run.details.get("workers_lost") or []:
+        # Each cell starts a fresh Locust, so the next cell has its full set of workers again.
+        result.events.append(
+            {
+                "event": "worker-lost",
+                "worker": lost["id"],
+                "at": lost["at"],
+                "last_seen": lost.get("last_seen"),
+                "rps_after_loss": run.details.get("rps_after_loss"),
+            }
+        )
 
 
 def _generator_capacity(spec: generators.LoadSpec, run: generators.GeneratorRun) -> int:
@@ -254,6 +277,10 @@ def _read_prometheus(
     prom = services.prometheus
     if prom is None:
         result.prometheus.update(available=False, reason=services.prometheus_note)
+        return
+    if prom.proc is not None and prom.proc.poll() is not None:
+        reason = f"Prometheus exited during the run (exit code {prom.proc.returncode})"
+        result.prometheus.update(available=False, reason=reason)
         return
     start, end = result.prometheus["window"]
     try:

@@ -108,6 +108,24 @@ def prometheus_missing(report: Report) -> list[CellResult]:
     return [c for c in report.cells if not c.failed and not c.prometheus.get("available")]
 
 
+def worker_loss_sentences(report: Report) -> list[str]:
+    """Cells that lost a Locust worker: their load dropped mid-cell, say when and to what."""
+    out = []
+    for c in report.cells:
+        for e in c.events:
+            if e.get("event") != "worker-lost":
+                continue
+            into = e["at"] - c.started_at if c.started_at else None
+            when = f" {into:.0f} s into the cell" if into is not None else ""
+            rps = e.get("rps_after_loss")
+            after = f"; {fmt_num(rps)} req/s offered after it" if rps is not None else ""
+            out.append(
+                f"{c.system}, {MODE_TITLE.get(c.keepalive, c.keepalive)}, {c.generator}: "
+                f"worker {e['worker']} lost{when}{after}"
+            )
+    return out
+
+
 @dataclass
 class RateRow:
     system: str

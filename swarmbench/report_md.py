@@ -198,6 +198,10 @@ def findings_section(report: Report) -> list[str]:
         f"- {c.system}, {MODE_TITLE.get(c.keepalive, c.keepalive)}, {c.generator}: {c.verdict}"
         for c in failed
     ] or ["- none"]
+    lost = fnd.worker_loss_sentences(report)
+    if lost:
+        lines += ["", "### Workers lost mid-cell (figures cover the whole cell)", ""]
+        lines += [f"- {s}" for s in lost]
     lines += ["", "### Server figures from Prometheus", ""]
     missing = fnd.prometheus_missing(report)
     lines += [
