@@ -8,7 +8,7 @@ install root, mirroring SWARMBENCH_ROOT (src/) and SWARMBENCH_BUILD_DIR (build/)
 
     python -m swarmbench.wheelhouse --systems rust-std,node-std
 
-prints one JSON object the playbook reads: {"wheelhouse", "hash", "changed", "files"}.
+prints one JSON object the playbook reads: {"wheelhouse", "hash", "changed", "rebuilt", "files"}.
 """
 
 from __future__ import annotations
@@ -146,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"swarmbench: {exc}", file=sys.stderr)
         return exc.exit_code
-    result = {"wheelhouse": str(tar_path), "hash": digest, "changed": built or rebuilt}
+    # A rebuilt server counts as a change only on the hosts, where its copy reports whether the
+    # bytes differ: another checkout's build of the same server rebuilds it here too.
+    result = {"wheelhouse": str(tar_path), "hash": digest, "changed": built, "rebuilt": rebuilt}
     print(json.dumps({**result, "files": files}))
     return 0
 

@@ -159,3 +159,18 @@ def test_switching_the_system_restarts_only_the_target(
     assert "Hello" in probe.stdout and "Keep-Alive" in probe.stdout, probe.stdout
     assert probe.stdout.strip().endswith("0"), f"rust-std still runs: {probe.stdout}"
     assert (hosts.ROOT / "deploy" / "targets" / "node-std" / "server.js").exists()
+
+
+def test_cluster_state_stopped_stops_every_service(
+    cluster: hosts.Cluster, ansible: hosts.Ansible
+) -> None:
+    proc, seconds = ansible.playbook(
+        hosts.write_inventory(cluster), "-e", "system=node-std", "-e", "cluster_state=stopped"
+    )
+    print(f"\nstopping the cluster took {seconds:.1f} s")
+    assert proc.returncode == 0, _output(proc)[-6000:]
+    for name in cluster.hosts:
+        # Each host has its own PID namespace: what runs there is sshd (PID 1) and this probe.
+        probe = cluster.ssh(name, "ps -eo comm= | sort -u; ls /run/swarmbench")
+        left = set(probe.stdout.split()) - {"sshd", "bash", "sh", "ps", "sort", "ls"}
+        assert left == set(), f"{name} still runs or keeps pidfiles of: {left}"
