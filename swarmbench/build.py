@@ -46,10 +46,11 @@ def _toolchain_version(tool: str) -> str:
 def source_stamp(target: Target) -> str:
     """A hash of everything the artefact depends on: sources, build command, toolchain."""
     digest = hashlib.sha256()
-    for path in sorted(target.source.rglob("*")):
-        rel = path.relative_to(target.source)
-        if path.is_file() and not IGNORED_PARTS.intersection(rel.parts):
-            digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    for folder in (target.source, *target.shared_sources):
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder.parent)
+            if path.is_file() and not IGNORED_PARTS.intersection(rel.parts):
+                digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update("\0".join(target.build_command()).encode())
     digest.update(_toolchain_version(target.toolchain).encode())
     return digest.hexdigest()

@@ -25,6 +25,8 @@ class Target:
     run_tpl: tuple[str, ...]
     extra_headers: tuple[str, ...]
     source: Path
+    #: other folders the build reads (a crate shared by several servers)
+    shared_sources: tuple[Path, ...] = ()
 
     def _fill(self, text: str, **extra: object) -> str:
         values = {"source": str(self.source), "build_dir": str(paths.build_dir()), **extra}
@@ -69,6 +71,7 @@ def load(path: Path | None = None) -> dict[str, Target]:
             run_tpl=tuple(entry["run"]),
             extra_headers=tuple(h.lower() for h in entry.get("extra_headers", [])),
             source=path.parent / "targets" / name,
+            shared_sources=tuple(path.parent / "targets" / s for s in entry.get("shared", [])),
         )
     return targets
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 
 import pytest
 
-from swarmbench import registry, targetproc
+from swarmbench import paths, registry, targetproc
 from swarmbench.verify import extra_headers, verify
 
 
@@ -22,3 +23,13 @@ def test_target_passes_verification(
     assert sorted(extra_headers(checks)) == sorted(server.target.extra_headers)
     server.stop()
     assert server.proc.poll() is not None
+
+
+def test_shared_rust_scanner_passes_its_unit_tests() -> None:
+    """The scanner tokio and rust-std share has its own cargo tests (no dependencies: fast)."""
+    manifest = paths.ROOT / "deploy" / "targets" / "rust-common" / "Cargo.toml"
+    cmd = ["cargo", "test", "--quiet", "--manifest-path", str(manifest)]
+    cmd += ["--target-dir", str(paths.build_dir() / "cargo")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "1 passed" in proc.stdout

@@ -1,8 +1,9 @@
+import shutil
 from pathlib import Path
 
 import pytest
 
-from swarmbench import paths, registry
+from swarmbench import build, paths, registry
 from swarmbench.errors import UsageError
 
 SEVEN = ["tokio", "hyperlane", "rocket", "rust-std", "gin", "go-std", "node-std"]
@@ -38,3 +39,17 @@ def test_unknown_system_names_the_known_ones() -> None:
         registry.get("nginx")
     with pytest.raises(UsageError, match="'a', 'b'"):
         registry.select(["tokio", "a", "b"])
+
+
+def test_a_change_in_a_shared_crate_changes_the_rust_stamps(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    targets_dir = tmp_path / "deploy" / "targets"
+    for name in ("rust-std", "rust-common"):
+        shutil.copytree(paths.ROOT / "deploy" / "targets" / name, targets_dir / name)
+    shutil.copy(paths.registry_file(), tmp_path / "deploy" / "targets.toml")
+    target = registry.load(tmp_path / "deploy" / "targets.toml")["rust-std"]
+    assert target.shared_sources == (targets_dir / "rust-common",)
+    before = build.source_stamp(target)
+    (targets_dir / "rust-common" / "src" / "lib.rs").write_text("// changed\n")
+    assert build.source_stamp(target) != before

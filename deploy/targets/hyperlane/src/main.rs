@@ -46,42 +46,10 @@ impl ServerHook for RootRoute {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("sb-hyperlane: {msg}\nusage: sb-hyperlane [--host H] [--port P] [--threads N]");
-    std::process::exit(2);
+    sb_common::args::usage("sb-hyperlane", msg)
 }
 
-struct Args {
-    host: String,
-    port: u16,
-    threads: usize,
-}
 
-fn parse_args() -> Args {
-    let mut a = Args {
-        host: String::from("127.0.0.1"),
-        port: 8080,
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || inline.clone().or_else(|| args.next()).unwrap_or_else(|| usage(&format!("{name} needs a value")));
-        match name.as_str() {
-            "--host" => a.host = value(),
-            "--port" => a.port = value().parse().unwrap_or_else(|_| usage("bad --port")),
-            "--threads" => match value().parse() {
-                Ok(n) if n > 0 => a.threads = n,
-                _ => usage("bad --threads"),
-            },
-            "-h" | "--help" => usage("help"),
-            other => usage(&format!("unknown argument {other}")),
-        }
-    }
-    a
-}
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -94,7 +62,7 @@ async fn shutdown_signal() {
 }
 
 fn main() {
-    let args = parse_args();
+    let args = sb_common::args::parse("sb-hyperlane");
     let host: String = if args.host.contains(':') { format!("[{}]", args.host) } else { args.host.clone() };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads)

@@ -18,45 +18,13 @@ fn index() -> (ContentType, &'static str) {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("sb-rocket: {msg}\nusage: sb-rocket [--host H] [--port P] [--threads N]");
-    std::process::exit(2);
+    sb_common::args::usage("sb-rocket", msg)
 }
 
-struct Args {
-    host: String,
-    port: u16,
-    threads: usize,
-}
 
-fn parse_args() -> Args {
-    let mut a = Args {
-        host: String::from("127.0.0.1"),
-        port: 8080,
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || inline.clone().or_else(|| args.next()).unwrap_or_else(|| usage(&format!("{name} needs a value")));
-        match name.as_str() {
-            "--host" => a.host = value(),
-            "--port" => a.port = value().parse().unwrap_or_else(|_| usage("bad --port")),
-            "--threads" => match value().parse() {
-                Ok(n) if n > 0 => a.threads = n,
-                _ => usage("bad --threads"),
-            },
-            "-h" | "--help" => usage("help"),
-            other => usage(&format!("unknown argument {other}")),
-        }
-    }
-    a
-}
 
 fn main() {
-    let args = parse_args();
+    let args = sb_common::args::parse("sb-rocket");
     let address = args.host.parse().unwrap_or_else(|_| usage("--host must be an IP address"));
     let config = Config {
         address,

@@ -9,7 +9,7 @@
 //! `Connection: keep-alive`). Responses for all complete requests in a read
 //! are written with one `write_all`. `--threads` is accepted and ignored.
 
-mod scan;
+use sb_common::scan;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -20,32 +20,9 @@ const READ_CHUNK: usize = 4096;
 const MAX_PENDING: usize = 64 * 1024;
 
 fn usage(msg: &str) -> ! {
-    eprintln!("sb-rust-std: {msg}\nusage: sb-rust-std [--host H] [--port P] [--threads N (ignored)]");
-    std::process::exit(2);
+    sb_common::args::usage("sb-rust-std", msg)
 }
 
-fn parse_args() -> (String, u16) {
-    let mut host = String::from("127.0.0.1");
-    let mut port: u16 = 8080;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || inline.clone().or_else(|| args.next()).unwrap_or_else(|| usage(&format!("{name} needs a value")));
-        match name.as_str() {
-            "--host" => host = value(),
-            "--port" => port = value().parse().unwrap_or_else(|_| usage("bad --port")),
-            "--threads" => {
-                let _ = value(); // one thread per connection, as published
-            }
-            "-h" | "--help" => usage("help"),
-            other => usage(&format!("unknown argument {other}")),
-        }
-    }
-    (host, port)
-}
 
 fn handle(mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
@@ -93,7 +70,7 @@ fn lingering_close(mut stream: TcpStream) {
 }
 
 fn main() {
-    let (host, port) = parse_args();
+    let sb_common::args::Args { host, port, .. } = sb_common::args::parse("sb-rust-std");
     let listener = TcpListener::bind((host.as_str(), port))
         .unwrap_or_else(|e| usage(&format!("cannot listen on {host}:{port}: {e}")));
     for conn in listener.incoming() {

@@ -9,7 +9,7 @@
 //! complete requests in one read go out in one write. The runtime is built by
 //! hand with `--threads` worker threads.
 
-mod scan;
+use sb_common::scan;
 
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,42 +20,10 @@ const READ_CHUNK: usize = 4096;
 const MAX_PENDING: usize = 64 * 1024;
 
 fn usage(msg: &str) -> ! {
-    eprintln!("sb-tokio: {msg}\nusage: sb-tokio [--host H] [--port P] [--threads N]");
-    std::process::exit(2);
+    sb_common::args::usage("sb-tokio", msg)
 }
 
-struct Args {
-    host: String,
-    port: u16,
-    threads: usize,
-}
 
-fn parse_args() -> Args {
-    let mut a = Args {
-        host: String::from("127.0.0.1"),
-        port: 8080,
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || inline.clone().or_else(|| args.next()).unwrap_or_else(|| usage(&format!("{name} needs a value")));
-        match name.as_str() {
-            "--host" => a.host = value(),
-            "--port" => a.port = value().parse().unwrap_or_else(|_| usage("bad --port")),
-            "--threads" => match value().parse() {
-                Ok(n) if n > 0 => a.threads = n,
-                _ => usage("bad --threads"),
-            },
-            "-h" | "--help" => usage("help"),
-            other => usage(&format!("unknown argument {other}")),
-        }
-    }
-    a
-}
 
 async fn handle(mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
@@ -126,7 +94,7 @@ async fn shutdown_signal() {
 }
 
 fn main() {
-    let args = parse_args();
+    let args = sb_common::args::parse("sb-tokio");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads)
         .enable_io()

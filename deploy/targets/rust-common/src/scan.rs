@@ -1,4 +1,4 @@
-//! Request scanning without an HTTP library (same as rust-std's scan.rs): find complete request heads,
+//! Request scanning without an HTTP library (tokio and rust-std): find complete request heads,
 //! decide keep-alive from the version and the `Connection` header, and append
 //! the matching pre-built response for each.
 
