@@ -12,6 +12,8 @@ from swarmbench.commands import (
     bench,
     collector,
     generator_bench,
+    master_bench,
+    plan,
     report,
     targets,
     telemetry_bench,
@@ -20,7 +22,17 @@ from swarmbench.commands import (
 from swarmbench.errors import UsageError
 
 # Each module offers register(subparsers); its parser sets `func(args) -> int`.
-COMMANDS = (targets, verify, bench, collector, generator_bench, telemetry_bench, report)
+COMMANDS = (
+    targets,
+    verify,
+    bench,
+    collector,
+    generator_bench,
+    telemetry_bench,
+    report,
+    master_bench,
+    plan,
+)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -5,7 +5,8 @@ so this module's report_to_master listener runs before Locust's own and a worker
 counts are in every report. What each role does:
 
 worker   on report_to_master: flush the batch, ship the histogram since the last report
-         (HdrHistogram's compressed encoding: only non-zero runs cost bytes) and counts by
+         (LatencyHistogram.encode_delta: only the recorded span of buckets, zlib'd varints,
+         raw bytes; the master adds it in place) and counts by
          failure reason. On the master's "swarmbench_freeze": stop counting, send a final
          report at once.
 master   on worker_report: merge into the run's cumulative histogram and totals, sample the
@@ -246,7 +247,7 @@ def report_payload(
     return {
         "cpu_seconds": cpu_s,
         "wall_seconds": wall_s,
-        "histogram": latency.encode(),
+        "histogram": latency.encode_delta(),
         "requests": requests,
         "failures": dict(failures),
         "final": final,
@@ -290,7 +291,7 @@ def on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> No
     report = data.get(REPORT_KEY)
     if state is None or report is None:
         return
-    state.latency.merge(LatencyHistogram.decode(report["histogram"]))
+    state.latency.merge_delta(report["histogram"])
     state.requests += int(report["requests"])
     for reason, count in report["failures"].items():
         state.failures[reason] = state.failures.get(reason, 0) + int(count)
@@ -303,6 +304,18 @@ def on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> No
             tally.cpu_samples.append(100 * report["cpu_seconds"] / report["wall_seconds"])
     if report["final"]:
         state.awaiting_final.discard(client_id)
+
+
+def yield_after_report(**_kwargs: Any) -> None:
+    """Let the master's other greenlets run once per worker report.
+
+    Locust's client_listener only yields when ZeroMQ's queue is empty (zmq.green returns at
+    once while a message is waiting), so with hundreds of workers a backlog starves the
+    heartbeat checker and the headless start-up loop: master-bench saw a master with 2,000
+    workers on a shared core stop logging and never start the test. One yield per report
+    (N/3 per second) keeps them on time at a few microseconds each.
+    """
+    gevent.sleep(0)
 
 
 def on_test_start(environment: Environment, **_kwargs: Any) -> None:
@@ -510,6 +523,7 @@ def register() -> None:
     events.init.add_listener(on_init)
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
+    events.worker_report.add_listener(yield_after_report)
     events.heartbeat_sent.add_listener(on_heartbeat)
     events.test_start.add_listener(on_test_start)
     events.spawning_complete.add_listener(on_spawning_complete)

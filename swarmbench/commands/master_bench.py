@@ -1,0 +1,117 @@
+"""`swarmbench master-bench`: how many simulated workers one Locust master core holds."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from swarmbench import masterbench, options
+
+
+def worker_counts(text: str) -> list[int]:
+    """A comma-separated list of worker counts, each a whole number above 0."""
+    items = options.csv_list(text)
+    if not items:
+        raise argparse.ArgumentTypeError(f"--workers {text!r}: give counts like 100,250,500")
+    counts = []
+    for item in items:
+        try:
+            counts.append(options.positive_int(item))
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"--workers: {exc}") from None
+    return counts
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "master-bench",
+        help="master CPU, memory, queueing and exact totals under N simulated workers",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "--workers", type=worker_counts, metavar="LIST",
+        default=options.env("MASTERBENCH_WORKERS", "100,250,500,1000,2000"),
+        help="simulated worker counts, one run each (100,250,500,1000,2000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--duration", type=options.duration, metavar="SPAN",
+        default=options.env("MASTERBENCH_DURATION", "40s"),
+        help="each run after all workers attach (40s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rate-per-worker", type=options.positive_float, metavar="R",
+        default=options.env("MASTERBENCH_RATE_PER_WORKER", "40000"),
+        help="requests/s each simulated worker reports (40000: one fast-user core)",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, metavar="PATH", help="also write the rows as JSON")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR",
+        help="keep the master's logs and JSON and the simulators' tallies here",
+    )  # fmt: skip
+    parser.set_defaults(func=cmd_master_bench)
+
+
+def cmd_master_bench(args: argparse.Namespace) -> int:
+    masterbench.check_fds(args.workers)
+    master_cpu, sim_cpus = masterbench.pick_cpus()
+    console = Console(highlight=False)
+    console.width = max(console.width, 160)  # the table's 15 columns
+    console.print(
+        f"master on CPU {master_cpu}, simulated workers on CPU {','.join(map(str, sim_cpus))}; "
+        f"{args.duration:g} s per count, {args.rate_per_worker:,.0f} req/s per worker, "
+        f"Locust's intervals; {masterbench.cpu_count_note()}"
+    )
+
+    def progress(row: masterbench.Row) -> None:
+        console.print(
+            f"  {row.workers:>5} workers: cpu {row.cpu_percent}% rtt p99 {row.rtt_p99_ms} ms "
+            f"missing {row.missing} exact {row.exact}"
+        )
+
+    with tempfile.TemporaryDirectory(prefix="swarmbench-masterbench-") as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        settings = masterbench.Settings(
+            args.duration, args.rate_per_worker, master_cpu, sim_cpus, workdir
+        )
+        rows = masterbench.run(args.workers, settings, progress)
+    console.print(_table(rows))
+    best = masterbench.largest_held(rows)
+    console.print(f"largest N held on one master core: {best if best else 'none of those run'}")
+    sizes = [r.report_bytes_median for r in rows if r.report_bytes_median]
+    if sizes:
+        console.print(
+            f"bytes per worker report (msgpack, with the histogram): median {sizes[0]:,}, "
+            f"max {max(r.report_bytes_max for r in rows):,}"
+        )
+    if args.out:
+        meta = {"duration_s": args.duration, "rate_per_worker": args.rate_per_worker,
+                "master_cpu": master_cpu, "sim_cpus": list(sim_cpus),
+                "machine": masterbench.cpu_count_note()}  # fmt: skip
+        masterbench.write_json(args.out, rows, meta)
+        console.print(f"wrote {args.out}")
+    return 0
+
+
+def _table(rows: list[masterbench.Row]) -> Table:
+    table = Table(title="one Locust master core under simulated workers")
+    heads = ("workers", "attach s", "CPU %", "peak %", "CPU wait %", "RSS MB", "hb rtt p50 ms",
+             "p99 ms", "max ms", "sim CPU %", "missing", "requests sent", "totals", "report B",
+             "held")  # fmt: skip
+    for head in heads:
+        table.add_column(head, justify="right")
+    for r in rows:
+        totals = "exact" if r.exact else f"[red]{r.master_requests:,} / {r.locust_requests:,}[/]"
+        table.add_row(
+            str(r.workers), f"{r.attach_s:g}", f"{r.cpu_percent:g}", f"{r.cpu_peak_percent:g}",
+            f"{r.cpu_wait_percent:g}",
+            f"{r.rss_peak_bytes / 1e6:.0f}", f"{r.rtt_p50_ms:g}", f"{r.rtt_p99_ms:g}",
+            f"{r.rtt_max_ms:g}", f"{r.sim_cpu_percent:g}", str(r.missing),
+            f"{r.sent_requests:,}", totals, f"{r.report_bytes_median:,}",
+            "yes" if r.held else "[red]no[/]",
+        )  # fmt: skip
+    return table

@@ -1,0 +1,68 @@
+"""master-bench end to end: a real master from locustfiles/http.py, simulated workers."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swarmbench import masterbench
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_fifty_simulated_workers_none_missing_and_exact_totals(tmp_path: Path) -> None:
+    master_cpu, sim_cpus = masterbench.pick_cpus()
+    settings = masterbench.Settings(
+        duration_s=10, rate_per_worker=40_000, master_cpu=master_cpu, sim_cpus=sim_cpus,
+        workdir=tmp_path, attach_timeout_s=60,
+    )  # fmt: skip
+    row = masterbench.run_one(50, settings)
+    assert row.attached, (tmp_path / "master-50.log").read_text()[-2000:]
+    assert row.missing == 0
+    # Every simulated worker's requests arrived once: swarmbench's totals and Locust's agree.
+    assert row.sent_requests > 50 * 40_000 * 3
+    assert row.sent_requests == row.master_requests == row.locust_requests
+    assert row.exact
+    # The measured msgpack size of a loaded report, histogram included.
+    assert 500 < row.report_bytes_median <= row.report_bytes_max < 4096
+    assert row.rtt_p50_ms > 0
+    assert row.cpu_percent > 0
+
+
+def _run(args: list[str], nofile: int | None = None) -> subprocess.CompletedProcess[str]:
+    def limit() -> None:
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    return subprocess.run(
+        [sys.executable, "-m", "swarmbench", "master-bench", *args],
+        capture_output=True, text=True, timeout=60, check=False, preexec_fn=limit,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "nofile", "needle"),
+    [
+        (["--workers", "0"], None, "greater than 0"),
+        (["--workers", "many"], None, "not a whole number"),
+        (["--workers", "100,abc"], None, "not a whole number"),
+        (["--workers", "100,1000"], 512, "ulimit -n"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], nofile: int | None, needle: str) -> None:
+    proc = _run(args, nofile)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert needle in lines[0]
+
+
+def test_the_fd_check_names_the_count_and_the_limit() -> None:
+    with pytest.raises(masterbench.UsageError, match=r"--workers 2000 .* limit is 1024"):
+        masterbench.check_fds([100, 2000], limit=1024)
+    masterbench.check_fds([100, 2000], limit=20_000)
