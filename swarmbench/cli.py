@@ -15,6 +15,7 @@ from swarmbench.commands import (
     master_bench,
     plan,
     report,
+    soak,
     targets,
     telemetry_bench,
     verify,
@@ -32,6 +33,7 @@ COMMANDS = (
     report,
     master_bench,
     plan,
+    soak,
 )
 
 
