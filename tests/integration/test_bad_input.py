@@ -69,6 +69,10 @@ TABLE: list[tuple[str, list[str], list[str]]] = [
     ("verify-https", SB("verify", "https://127.0.0.1/"), ["https is not supported"]),
     ("verify-not-url", SB("verify", "not-a-url"), ["not an http URL"]),
     ("unknown-command", SB("nonsense"), ["invalid choice"]),
+    # soak
+    ("soak-unknown-system", SB("soak", "--system", "nginx"), ["unknown system 'nginx'"]),
+    ("soak-warmup-too-long", SB("soak", "--duration", "10s", "--warmup", "20s"),
+     ["--warmup", "shorter than --duration"]),
 ]  # fmt: skip
 #: The cluster backend's inventory checks (issue 6): rows ready for when `bench --inventory` is.
 INVENTORY: list[tuple[str, list[str], list[str]]] = [
