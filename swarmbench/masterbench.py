@@ -49,7 +49,9 @@ HELD_CPU_PERCENT = 90.0
 #: After the last worker connects, the master needs this long to spawn and settle.
 SETTLE_S = 2.0
 SAMPLE_INTERVAL_S = 1.0
-SPAWNED_LOG = "All users spawned"
+#: Locust logs one of these when the spawn is done; the second when the workers' confirmations
+#: were still queued at the master after its wait (the run goes on all the same).
+SPAWNED_LOGS = ("All users spawned", "Spawning is complete")
 MISSING_LOG = "setting state to missing"
 #: A dummy target: the simulated workers never send it a request.
 DUMMY_HOST = "http://127.0.0.1:9/"
@@ -231,8 +233,10 @@ def _watch(procs: Sequence[subprocess.Popen[bytes]], log: Path, deadline: float)
         out.rss.append(rss)
         out.sim_cpu.append(sum(_cpu_s(sim) for sim in sims))
         out.wait.append(_runqueue_wait_s(master.pid))
-        if out.spawned_at is None and SPAWNED_LOG in log.read_text(errors="replace"):
-            out.spawned_at = time.monotonic()
+        if out.spawned_at is None:
+            text = log.read_text(errors="replace")
+            if any(line in text for line in SPAWNED_LOGS):
+                out.spawned_at = time.monotonic()
         time.sleep(SAMPLE_INTERVAL_S)
     return out
 
@@ -336,6 +340,17 @@ def largest_held(rows: Sequence[Row]) -> int | None:
             break
         best = row.workers
     return best
+
+
+def projected_workers(rows: Sequence[Row]) -> tuple[float, int] | None:
+    """(master CPU microseconds per worker-second, workers at HELD_CPU_PERCENT of a dedicated
+    core) from the largest N held: a linear projection, not a measurement."""
+    held = [r for r in rows if r.held and r.workers == largest_held(rows)]
+    if not held or not held[0].cpu_percent > 0:
+        return None
+    row = held[0]
+    per_worker_us = 1e4 * row.cpu_percent / row.workers
+    return per_worker_us, int(HELD_CPU_PERCENT * 1e4 / per_worker_us)
 
 
 def run(counts: Sequence[int], s: Settings, progress: Callable[[Row], None]) -> list[Row]:

@@ -16,14 +16,8 @@ def worker_counts(text: str) -> list[int]:
     """A comma-separated list of worker counts, each a whole number above 0."""
     items = options.csv_list(text)
     if not items:
-        raise argparse.ArgumentTypeError(f"--workers {text!r}: give counts like 100,250,500")
-    counts = []
-    for item in items:
-        try:
-            counts.append(options.positive_int(item))
-        except argparse.ArgumentTypeError as exc:
-            raise argparse.ArgumentTypeError(f"--workers: {exc}") from None
-    return counts
+        raise argparse.ArgumentTypeError(f"{text!r}: give counts like 100,250,500")
+    return [options.positive_int(item) for item in items]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,6 +76,13 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
     console.print(_table(rows))
     best = masterbench.largest_held(rows)
     console.print(f"largest N held on one master core: {best if best else 'none of those run'}")
+    projection = masterbench.projected_workers(rows)
+    if projection:
+        console.print(
+            f"master CPU per worker: {projection[0]:.0f} us per worker-second at N={best}; "
+            f"a dedicated core at {masterbench.HELD_CPU_PERCENT:.0f}% would hold about "
+            f"{projection[1]:,} (a linear projection, not measured)"
+        )
     sizes = [r.report_bytes_median for r in rows if r.report_bytes_median]
     if sizes:
         console.print(
