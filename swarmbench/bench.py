@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import re
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from swarmbench import bench_services, dashboards, generators, registry, targetproc
+from swarmbench import bench_backend, dashboards, generators
+from swarmbench.bench_backend import Backend, TargetHandle
 from swarmbench.bench_progress import BenchProgress
-from swarmbench.bench_services import BenchServices
 from swarmbench.errors import UsageError
 from swarmbench.matrix import BenchConfig
 from swarmbench.pinning import Placement
-from swarmbench.prometheus import LocalPrometheus, PrometheusError, window_cost
+from swarmbench.prometheus import PrometheusAPI, PrometheusError, window_cost
 from swarmbench.results import CellKey, CellResult, RunDir
 from swarmbench.runinfo import run_info
-from swarmbench.sampler import TreeSampler, TreeUsage
+from swarmbench.sampler import TreeUsage
 from swarmbench.verify import verify
 
 log = logging.getLogger(__name__)
@@ -46,20 +47,23 @@ class CellFailed(Exception):
     """The cell cannot produce a figure; the message becomes its verdict."""
 
 
-def run_bench(config: BenchConfig, placement: Placement) -> RunDir:
+#: Opens a backend for a run folder: this machine's (bench_backend.local) or a cluster's.
+BackendOpener = Callable[[BenchConfig, Placement, Path], AbstractContextManager[Backend]]
+
+
+def run_bench(
+    config: BenchConfig, placement: Placement, open_backend: BackendOpener = bench_backend.local
+) -> RunDir:
     rundir = RunDir(config.out)
     rundir.ensure_writable()
     cells = config.cells()
-    if not rundir.run_file.exists():
-        rundir.write_run(run_info(config, placement))
-    for generator in {generators.get(name) for name in config.generators}:
-        generators.require_tool(generator)
-    os.sched_setaffinity(0, placement.generator)  # children (Prometheus, collector) inherit
     with (
-        bench_services.started(rundir.path, config.systems, config.run_id) as services,
+        open_backend(config, placement, rundir.path) as backend,
         BenchProgress(cells, config) as progress,
     ):
-        bench = CellRunner(config, placement, services, rundir, progress)
+        if not rundir.run_file.exists():
+            rundir.write_run({**run_info(config, placement), **backend.describe()})
+        bench = CellRunner(config, placement, backend, rundir, progress)
         for key in cells:
             done = rundir.finished(key)
             if done is not None:
@@ -86,7 +90,7 @@ def run_bench(config: BenchConfig, placement: Placement) -> RunDir:
 class CellRunner:
     config: BenchConfig
     placement: Placement
-    services: BenchServices
+    backend: Backend
     rundir: RunDir
     progress: BenchProgress
 
@@ -114,23 +118,20 @@ class CellRunner:
         spec: generators.LoadSpec,
         result: CellResult,
     ) -> None:
-        target = registry.get(key.system)
-        threads = self.config.target_threads or len(self.placement.target)
-        port = self.services.target_ports[key.system]
-        settle = SCRAPE_SETTLE_S if self.services.prometheus else 0.0
-        host, cpus = self.config.target_host, self.placement.target
-        with targetproc.started(target, port, threads, host=host, cpus=cpus) as server:
-            labels = {**spec.labels, "metrics_bind": self.services.locust_bind}
+        backend = self.backend
+        settle = SCRAPE_SETTLE_S if backend.prometheus else 0.0
+        with backend.target(key.system) as server:
+            labels = {**spec.labels, "metrics_bind": backend.locust_bind}
             spec = replace(spec, url=server.url, labels=labels)
             _verify(server, result)
-            _warm_up(self.config, spec, self.rundir, key)
+            _warm_up(backend, self.config, spec, self.rundir, key)
             # An idle scrape between warm-up and measurement gives Prometheus a clean start.
             time.sleep(settle)
             workdir = self.rundir.path / "work" / key.id
             self.progress.measuring(spec)
-            _measure(generator, spec, server, workdir, result)
+            _measure(backend, generator, spec, server, workdir=workdir, result=result)
             time.sleep(settle)
-        _read_prometheus(self.services, key, self.config.run_id, result)
+        _read_prometheus(backend, key, self.config.run_id, result)
 
 
 def _load_spec(config: BenchConfig, placement: Placement, key: CellKey) -> generators.LoadSpec:
@@ -166,7 +167,7 @@ def _conditions(
     }
 
 
-def _verify(server: targetproc.RunningTarget, result: CellResult) -> None:
+def _verify(server: TargetHandle, result: CellResult) -> None:
     checks = verify(server.url)
     result.verification = [c.__dict__ for c in checks]
     failed = [c.name for c in checks if not c.ok]
@@ -174,7 +175,9 @@ def _verify(server: targetproc.RunningTarget, result: CellResult) -> None:
         raise CellFailed(f"verification ({', '.join(failed)})")
 
 
-def _warm_up(config: BenchConfig, spec: generators.LoadSpec, rundir: RunDir, key: CellKey) -> None:
+def _warm_up(
+    backend: Backend, config: BenchConfig, spec: generators.LoadSpec, rundir: RunDir, key: CellKey
+) -> None:
     """Every system gets the same primer: wrk at the cell's concurrency and mode, unless the
     cell runs at a fixed rate, which only Locust paces."""
     if config.profile.warmup_s <= 0:
@@ -182,29 +185,31 @@ def _warm_up(config: BenchConfig, spec: generators.LoadSpec, rundir: RunDir, key
     warm = replace(spec, duration_s=config.profile.warmup_s, requests=None)
     generator = generators.get("locust" if spec.rate else "wrk")
     try:
-        generators.run(generator, warm, rundir.path / "work" / key.id / "warmup")
+        backend.run_generator(generator, warm, rundir.path / "work" / key.id / "warmup")
     except RuntimeError as exc:
         raise CellFailed(f"warm-up: {exc}") from None
 
 
 def _measure(
+    backend: Backend,
     generator: generators.Generator,
     spec: generators.LoadSpec,
-    server: targetproc.RunningTarget,
+    server: TargetHandle,
+    *,
     workdir: Path,
     result: CellResult,
 ) -> None:
-    sampler = TreeSampler(server.pid).start()
+    sampler = server.usage()
     start = time.time()
     try:
-        run = generators.run(generator, spec, workdir)
+        run = backend.run_generator(generator, spec, workdir)
     except RuntimeError as exc:
         raise CellFailed(str(exc)) from None
     finally:
         usage = sampler.stop()
         result.prometheus["window"] = [start, time.time()]
     _fill(result, run, usage, spec)
-    if not usage.alive or server.proc.poll() is not None:
+    if not usage.alive or not server.alive():
         raise CellFailed(f"target exited during the cell ({_reasons(run)})")
     if run.requests and run.failures > MAX_FAILURE_RATIO * (run.requests + run.failures):
         raise CellFailed(
@@ -270,17 +275,12 @@ def _small(run: generators.GeneratorRun) -> dict[str, Any]:
     return {k: v for k, v in run.details.items() if k != "histogram"}
 
 
-def _read_prometheus(
-    services: BenchServices, key: CellKey, run_id: str, result: CellResult
-) -> None:
+def _read_prometheus(backend: Backend, key: CellKey, run_id: str, result: CellResult) -> None:
     """The server's CPU over the measured window as Prometheus saw it, beside the direct figure."""
-    prom = services.prometheus
-    if prom is None:
-        result.prometheus.update(available=False, reason=services.prometheus_note)
-        return
-    if prom.proc is not None and prom.proc.poll() is not None:
-        reason = f"Prometheus exited during the run (exit code {prom.proc.returncode})"
-        result.prometheus.update(available=False, reason=reason)
+    prom = backend.prometheus
+    down = backend.prometheus_down()
+    if prom is None or down is not None:
+        result.prometheus.update(available=False, reason=down or "no Prometheus")
         return
     start, end = result.prometheus["window"]
     try:
@@ -306,7 +306,7 @@ def _legend(template: str, labels: dict[str, str]) -> str:
 
 
 def _panel_series(
-    prom: LocalPrometheus, system: str, run_id: str, start: float, end: float
+    prom: PrometheusAPI, system: str, run_id: str, start: float, end: float
 ) -> dict[str, list[dict[str, Any]]]:
     """The run dashboard's panels over the cell's window, for the offline report."""
     series: dict[str, list[dict[str, Any]]] = {}

@@ -57,7 +57,47 @@ def scrape_jobs(config: dict[str, Any]) -> list[str]:
     return [str(job["job_name"]) for job in config.get("scrape_configs", [])]
 
 
-class LocalPrometheus:
+class PrometheusAPI:
+    """Prometheus' HTTP query API at `url`: a local run's own server or a cluster's monitor."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url.rstrip("/")
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """Instant query; the API's `result` list ([{metric: {...}, value: [t, "v"]}, ...])."""
+        params = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        return list(self._api("query", params)["result"])
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        """Range query; each result has `values`: [[t, "v"], ...]."""
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        return list(self._api("query_range", params)["result"])
+
+    def targets_health(self) -> list[dict[str, Any]]:
+        """Active targets as the API lists them (scrapeUrl, health, lastError, labels)."""
+        with urllib.request.urlopen(f"{self.url}/api/v1/targets", timeout=HTTP_TIMEOUT_S) as r:
+            return list(json.load(r)["data"]["activeTargets"])
+
+    def _api(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
+        data = urllib.parse.urlencode(params).encode()
+        request = urllib.request.Request(f"{self.url}/api/v1/{endpoint}", data=data)
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as resp:
+                body = json.load(resp)
+        except urllib.error.HTTPError as exc:
+            body = json.loads(exc.read() or b"{}")
+        if body.get("status") != "success":
+            raise PrometheusError(f"{endpoint} {params['query']!r}: {body.get('error', body)}")
+        return dict(body["data"])
+
+
+class LocalPrometheus(PrometheusAPI):
     """Start with `.start()` (or `with`), point with `set_targets`, query, then `.stop()`."""
 
     def __init__(
@@ -70,6 +110,7 @@ class LocalPrometheus:
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self._config: dict[str, Any] = {}
+        super().__init__("")
 
     @property
     def url(self) -> str:
@@ -177,35 +218,6 @@ class LocalPrometheus:
         atomic.write_text(path, json.dumps(body, indent=2) + "\n")
         return path
 
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
-        """Instant query; the API's `result` list ([{metric: {...}, value: [t, "v"]}, ...])."""
-        params = {"query": expr}
-        if at is not None:
-            params["time"] = f"{at:.3f}"
-        return list(self._api("query", params)["result"])
-
-    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
-        """Range query; each result has `values`: [[t, "v"], ...]."""
-        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        return list(self._api("query_range", params)["result"])
-
-    def targets_health(self) -> list[dict[str, Any]]:
-        """Active targets as the API lists them (scrapeUrl, health, lastError, labels)."""
-        with urllib.request.urlopen(f"{self.url}/api/v1/targets", timeout=HTTP_TIMEOUT_S) as r:
-            return list(json.load(r)["data"]["activeTargets"])
-
-    def _api(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
-        data = urllib.parse.urlencode(params).encode()
-        request = urllib.request.Request(f"{self.url}/api/v1/{endpoint}", data=data)
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as resp:
-                body = json.load(resp)
-        except urllib.error.HTTPError as exc:
-            body = json.loads(exc.read() or b"{}")
-        if body.get("status") != "success":
-            raise PrometheusError(f"{endpoint} {params['query']!r}: {body.get('error', body)}")
-        return dict(body["data"])
-
 
 @dataclass(frozen=True)
 class WindowCost:
@@ -220,7 +232,7 @@ class WindowCost:
 
 
 def window_cost(
-    prom: LocalPrometheus, system: str, start: float, end: float, lookback_s: float = 10.0
+    prom: PrometheusAPI, system: str, start: float, end: float, lookback_s: float = 10.0
 ) -> WindowCost | None:
     """Counter differences between two instants, from the raw series rather than rate().
 
