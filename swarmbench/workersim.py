@@ -1,7 +1,7 @@
 """Simulated Locust workers: many in one process, each speaking Locust's own protocol.
 
-A benchmark tool for the master, not a test double. Every simulated worker owns a real
-`locust.rpc.zmqrpc.Client` (its own identity, its own ZeroMQ socket) and sends what a
+A benchmark tool for the master, not a test double. Every simulated worker owns a Locust rpc
+Client (its own identity and ZeroMQ socket; one context per process) and sends what a
 `WorkerRunner` sends: client_ready, a heartbeat every HEARTBEAT_INTERVAL with state, CPU and
 memory, spawning / spawning_complete on spawn, a stats report every WORKER_REPORT_INTERVAL
 (Locust's StatsEntry serialisation plus swarmbench's payload built by locust_hooks), a final
@@ -25,9 +25,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gevent
+import zmq.green as zmq
 from gevent.event import Event
 from locust import __version__ as locust_version
 from locust import runners
@@ -41,13 +42,16 @@ log = logging.getLogger(__name__)
 
 #: Different intervals drawn once per process; reports cycle through them.
 TEMPLATES = 6
-#: One template's histogram is filled from this many samples, scaled up to the interval.
-SAMPLES_PER_TEMPLATE = 20_000
+#: A template draws up to this many samples (every request of a 40k req/s interval: the bucket
+#: spread, and so the report size, is that of real samples), scaled up beyond that.
+SAMPLES_PER_TEMPLATE = 150_000
 #: One in this many requests fails (a connection reset), so reports carry Locust's errors too.
 FAILURE_ONE_IN = 5_000
 #: Latency spread of a loopback keep-alive run: median ~500 us, a tail to tens of ms.
 LOGNORMAL_MU, LOGNORMAL_SIGMA = 6.2, 0.7
 NAME, METHOD, USER_CLASS = "/", "GET", "KeepAliveUser"
+#: Loaded reports per worker whose serialised size is measured (the size barely varies).
+SIZED_REPORTS = 3
 #: Spread the workers' timers so they do not all fire in the same millisecond.
 CONNECT_STAGGER_S = 2.0
 
@@ -67,11 +71,12 @@ class Interval:
 
 def draw_interval(rng: random.Random, requests: int) -> Interval:
     """A realistic interval: lognormal microsecond latencies scaled to `requests` samples."""
-    samples = [int(rng.lognormvariate(LOGNORMAL_MU, LOGNORMAL_SIGMA)) + 1 for _ in range(20_000)]
+    draws = range(min(requests, SAMPLES_PER_TEMPLATE))
+    samples = [int(rng.lognormvariate(LOGNORMAL_MU, LOGNORMAL_SIGMA)) + 1 for _ in draws]
     scale = max(requests // SAMPLES_PER_TEMPLATE, 1)
     latency = LatencyHistogram()
     ms: dict[int, int] = {}
-    for micros in samples[: min(requests, SAMPLES_PER_TEMPLATE)]:
+    for micros in samples:
         for _ in range(scale):
             latency.record(micros)
         key = bucket_response_time((micros + 500) // 1000)
@@ -130,6 +135,24 @@ def _fill(entry: StatsEntry, it: Interval, now: float, first_second: int, per_s:
         entry.num_fail_per_sec[int(now)] = it.failures
 
 
+class SharedContextClient(zmqrpc.Client):
+    """Locust's rpc Client (its send/recv, socket type, options and identity) on one ZeroMQ
+    context per process: a real worker is one process with one context, while a context per
+    simulated worker would run 2 threads and hold 6 descriptors each (500 threads for 250)."""
+
+    _context: ClassVar[zmq.Context | None] = None
+
+    def __init__(self, host: str, port: int, identity: str) -> None:
+        # Not BaseSocket.__init__: it makes a context per socket, the one thing changed here.
+        if SharedContextClient._context is None:
+            SharedContextClient._context = zmq.Context()
+        self.socket = SharedContextClient._context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.TCP_KEEPALIVE, 1)
+        self.socket.setsockopt(zmq.TCP_KEEPALIVE_IDLE, 30)
+        self.socket.setsockopt(zmq.IDENTITY, identity.encode())
+        self.socket.connect(f"tcp://{host}:{port}")
+
+
 @dataclass
 class Tally:
     """What one simulated worker sent, for the exact-totals check."""
@@ -147,7 +170,7 @@ class SimWorker:
 
     def __init__(self, host: str, port: int, ident: str, intervals: list[Interval]) -> None:
         self.id = ident
-        self.client = zmqrpc.Client(host, port, ident)
+        self.client = SharedContextClient(host, port, ident)
         self.intervals = intervals
         self.turn = random.randrange(len(intervals))
         self.state = runners.STATE_INIT
@@ -224,7 +247,7 @@ class SimWorker:
         msg = Message("stats", data, self.id)
         self.client.send(msg)
         self.tally.reports += 1
-        if requests:
+        if requests and len(self.tally.report_bytes) < SIZED_REPORTS:
             self.tally.report_bytes.append(len(msg.serialize()))
         self.tally.requests += requests
         self.tally.failures += interval.failures if interval else 0

@@ -41,6 +41,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=options.env("MASTERBENCH_RATE_PER_WORKER", "40000"),
         help="requests/s each simulated worker reports (40000: one fast-user core)",
     )  # fmt: skip
+    parser.add_argument(
+        "--master-cpu", type=int, metavar="CPU", default=options.env("MASTERBENCH_MASTER_CPU"),
+        help="the core the master gets to itself (default: the first); workers get the rest",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, metavar="PATH", help="also write the rows as JSON")
     parser.add_argument(
         "--keep", type=Path, metavar="DIR",
@@ -51,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_master_bench(args: argparse.Namespace) -> int:
     masterbench.check_fds(args.workers)
-    master_cpu, sim_cpus = masterbench.pick_cpus()
+    master_cpu, sim_cpus = masterbench.pick_cpus(args.master_cpu)
     console = Console(highlight=False)
     console.width = max(console.width, 160)  # the table's 15 columns
     console.print(

@@ -66,3 +66,22 @@ def test_the_fd_check_names_the_count_and_the_limit() -> None:
     with pytest.raises(masterbench.UsageError, match=r"--workers 2000 .* limit is 1024"):
         masterbench.check_fds([100, 2000], limit=1024)
     masterbench.check_fds([100, 2000], limit=20_000)
+
+
+def _row(workers: int, cpu: float, *, missing: int = 0) -> masterbench.Row:
+    return masterbench.Row(
+        workers=workers, attached=True, attach_s=5, cpu_percent=cpu, cpu_peak_percent=cpu,
+        cpu_wait_percent=0, rss_peak_bytes=1, rtt_p50_ms=1, rtt_p99_ms=5, rtt_max_ms=9,
+        sim_cpu_percent=10, missing=missing, sent_requests=10, master_requests=10,
+        locust_requests=10, exact=True, report_bytes_median=2700, report_bytes_max=2800,
+    )  # fmt: skip
+
+
+def test_largest_held_stops_at_the_first_count_not_held() -> None:
+    rows = [_row(100, 6), _row(500, 20), _row(1000, 95), _row(2000, 60)]
+    assert not rows[2].held  # over HELD_CPU_PERCENT
+    assert masterbench.largest_held(rows) == 500
+    assert masterbench.largest_held([_row(100, 6, missing=1)]) is None
+    per_worker_us, projected = masterbench.projected_workers(rows) or (0.0, 0)
+    assert per_worker_us == 400  # 20% of a core over 500 workers
+    assert projected == 2250
