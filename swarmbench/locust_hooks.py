@@ -17,7 +17,11 @@ master   on worker_report: merge into the run's cumulative histogram and totals,
 local    (standalone) the process's own recorder is the run; its CPU comes from psutil.
 
 Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
---metrics-bind, --run-id, --system.
+--metrics-bind, --run-id, --system. In web mode each is also a /swarm form field, so one master
+takes a new rate, system and run id per run (the cluster bench's way in).
+
+Web route: GET /swarmbench/latency -> {"run": runs started, "finished": bool, "result": the
+latency JSON of that run, or null while it runs}; a remote bench reads its run's result there.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 
 import gevent
 import psutil
+from flask import Response, jsonify
 from locust import events
 from locust.env import Environment
 from locust.rpc import Message
@@ -121,6 +126,8 @@ class _Process:
     worker_meter: CpuMeter | None = None
     warned_no_exporter: bool = False
     registered: bool = False
+    #: runs started in this process (web mode runs many), for GET /swarmbench/latency
+    runs: int = 0
 
 
 _proc = _Process()
@@ -195,7 +202,7 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def on_init(environment: Environment, runner: Runner, **_kwargs: Any) -> None:
+def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
     role = _role(environment)
     if role == "worker":
         _proc.worker_env = environment
@@ -217,6 +224,21 @@ def on_init(environment: Environment, runner: Runner, **_kwargs: Any) -> None:
         _fail(str(exc))
     if bind is not None:
         _start_exporter(environment, *bind)
+    if kwargs.get("web_ui") is not None:
+        _add_latency_route(environment, kwargs["web_ui"])
+
+
+LATENCY_ROUTE = "/swarmbench/latency"
+
+
+def _add_latency_route(environment: Environment, web_ui: Any) -> None:
+    """The last run's latency JSON over HTTP: the file is on the master, the bench may not be."""
+
+    @web_ui.app.route(LATENCY_ROUTE)
+    @web_ui.auth_required_if_enabled
+    def latency() -> Response:
+        result = getattr(environment, "swarmbench_result", None)
+        return jsonify({"run": _proc.runs, "finished": result is not None, "result": result})
 
 
 def _start_exporter(environment: Environment, host: str, port: int) -> None:
@@ -326,6 +348,9 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
         return
     if _proc.state is not None and _proc.state.sampler is not None:
         _proc.state.sampler.kill(block=False)
+    # Each web-mode run starts from zero: new totals and histogram, no previous result.
+    _proc.runs += 1
+    environment.swarmbench_result = None  # type: ignore[attr-defined]
     state = _proc.state = RunState(environment, started=time.time())
     runner = environment.runner
     assert runner is not None

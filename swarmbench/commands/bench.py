@@ -12,8 +12,8 @@ from types import FrameType
 
 from rich.console import Console
 
-from swarmbench import options, pinning, report
-from swarmbench.bench import run_bench
+from swarmbench import bench_backend, bench_cluster, inventory, options, pinning, report
+from swarmbench.bench import BackendOpener, run_bench
 from swarmbench.errors import UsageError
 from swarmbench.matrix import GENERATOR_NAMES, PROFILES, build_config
 
@@ -95,7 +95,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--target-host",
         default="127.0.0.1",
         metavar="ADDR",
-        help="loopback address local targets listen on (default 127.0.0.1)",
+        help="loopback address local targets listen on (default 127.0.0.1; not with --inventory)",
     )
     place.add_argument(
         "--out",
@@ -108,7 +108,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--inventory",
         type=Path,
         metavar="FILE",
-        help="run on an Ansible inventory's hosts instead of this machine",
+        help="run on an Ansible inventory's hosts (groups master, workers, targets, monitor) "
+        "instead of this machine: the playbook provisions them, load goes to the targets "
+        "group only; --target-host, --workers and CPU placement do not apply",
     )
     parser.set_defaults(func=cmd_bench)
 
@@ -130,11 +132,9 @@ def _run_id(out: Path | None) -> tuple[str, Path]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.inventory is not None:
-        raise UsageError(
-            "--inventory: the cluster backend is not built yet (issue 6); run locally without it"
-        )
-    _loopback(args.target_host)
+    inv = inventory.load(args.inventory) if args.inventory is not None else None
+    if inv is None:
+        _loopback(args.target_host)
     run_id, out = _run_id(args.out)
     config = build_config(
         out,
@@ -155,16 +155,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     placement = pinning.split()
     console = Console(stderr=True, highlight=False)
-    console.print(
-        f"swarmbench bench: {len(config.cells())} cells -> {out}; target on CPU "
-        f"{list(placement.target)}, generators on CPU {list(placement.generator)}"
-    )
+    opener: BackendOpener = bench_backend.local
+    if inv is None:
+        where = f"target on CPU {list(placement.target)}, generators on CPU "
+        where += str(list(placement.generator))
+    else:
+        opener = bench_cluster.opener(inv)
+        where = f"cluster {args.inventory}: target {inv.one('targets')}, master {inv.one('master')}"
+    console.print(f"swarmbench bench: {len(config.cells())} cells -> {out}; {where}")
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    rundir = run_bench(config, placement)
+    rundir = run_bench(config, placement, opener)
     paths = report.write(rundir.path)
     console.print(f"results: {rundir.path}/summary.csv; report: {', '.join(map(str, paths))}")
     return 0

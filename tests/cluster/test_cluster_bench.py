@@ -1,0 +1,121 @@
+"""`swarmbench bench --inventory`: the matrix over the five namespaced hosts, and its bad input.
+
+Shares the session's hosts with test_cluster.py (its provisioning makes this run's playbook a
+no-op, and this file runs after it). Bad input first: those must leave the hosts as they were.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import hosts
+import pytest
+
+pytestmark = pytest.mark.cluster
+
+SWARMBENCH = [sys.executable, "-m", "swarmbench"]
+BENCH_TIMEOUT_S = 420
+MONITOR, TARGET = "monitor1", "target1"
+
+
+def _bench(
+    cluster: hosts.Cluster, inventory: Path, out: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    env = hosts.ansible_env(cluster)
+    env["PYTHONPATH"] = str(hosts.ROOT)
+    cmd = [*SWARMBENCH, "bench", "--inventory", str(inventory), "--out", str(out), *args]
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=BENCH_TIMEOUT_S,
+        cwd=hosts.ROOT,
+        env=env,
+        check=False,
+    )
+
+
+def _services_running(cluster: hosts.Cluster) -> dict[str, set[str]]:
+    found = {}
+    for name in cluster.hosts:
+        probe = cluster.ssh(name, "ls /run/swarmbench 2>/dev/null")
+        found[name] = set(probe.stdout.split())
+    return found
+
+
+def _one_line_exit_2(proc: subprocess.CompletedProcess[str], expected: str) -> None:
+    lines = [line for line in proc.stderr.strip().splitlines() if line.startswith("swarmbench:")]
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert len(lines) == 1 and expected in lines[0], proc.stderr[-3000:]
+
+
+def test_bench_inventory_missing_a_group(cluster: hosts.Cluster, tmp_path: Path) -> None:
+    before = _services_running(cluster)
+    groups = {k: v for k, v in hosts.GROUPS.items() if k != "targets"}
+    proc = _bench(cluster, hosts.write_inventory(cluster, groups=groups), tmp_path / "out")
+    _one_line_exit_2(proc, "inventory group 'targets' missing or empty")
+    assert _services_running(cluster) == before
+
+
+def test_bench_host_not_answering_ssh(cluster: hosts.Cluster, tmp_path: Path) -> None:
+    before = _services_running(cluster)
+    inventory = hosts.write_inventory(cluster, extra_hosts={"ghost": "198.18.0.99"})
+    with inventory.open("a") as extra:
+        extra.write("common_reachable_timeout=5\n")
+    proc = _bench(cluster, inventory, tmp_path / "out", "--systems", "rust-std", "--duration", "2s")
+    _one_line_exit_2(proc, "host ghost (198.18.0.99) does not answer SSH")
+    assert _services_running(cluster) == before, "a host that answered was changed"
+
+
+def _prometheus(cluster: hosts.Cluster, query: str) -> list[dict]:
+    address = cluster.hosts[MONITOR].address
+    url = f"http://{address}:9090/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)["data"]["result"]
+
+
+def test_bench_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    started = time.monotonic()
+    proc = _bench(
+        cluster, hosts.write_inventory(cluster), out,
+        "--systems", "rust-std,node-std", "--keepalive", "on", "--generators", "locust,wrk",
+        "--duration", "5s", "--users", "8",
+    )  # fmt: skip
+    print(f"\ncluster bench: {time.monotonic() - started:.1f} s\n{proc.stderr[-1500:]}")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    run = json.loads((out / "run.json").read_text())
+    assert run["backend"] == "ansible"
+    assert [h["host"] for h in run["hosts"]["workers"]] == hosts.GROUPS["workers"]
+    assert (out / "report.md").exists()
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert len(rows) == 4, rows
+    for cell_file in sorted((out / "cells").glob("*.json")):
+        cell = json.loads(cell_file.read_text())
+        assert cell["verdict"] in ("ok", "generator-bound"), (cell_file.name, cell["verdict"])
+        assert cell["requests"] > 0
+        assert cell["prometheus"]["available"], (cell_file.name, cell["prometheus"])
+        assert cell["prometheus"]["target_cpu_seconds"] > 0, cell_file.name
+        assert cell["target_cpu_seconds"] > 0, cell_file.name
+        if cell["generator"] != "locust":
+            continue
+        details = next(e["generator_details"] for e in cell["events"] if "generator_details" in e)
+        workers = details["workers"]
+        hosts_seen = {wid.split("_")[0] for wid in workers}
+        assert hosts_seen == set(hosts.GROUPS["workers"]), workers
+        counts = [w["requests"] for w in workers.values()]
+        print(f"{cell_file.name}: {cell['requests']} requests = {' + '.join(map(str, counts))}")
+        assert all(c > 0 for c in counts), f"a worker sent nothing: {workers}"
+        assert sum(counts) == cell["requests"]
+    cpu = _prometheus(cluster, f'swarmbench_target_cpu_seconds_total{{host="{TARGET}"}}')
+    assert cpu, "Prometheus has no swarmbench_target_cpu_seconds_total for the target"
+    requests = _prometheus(cluster, 'swarmbench_requests_total{job="swarmbench_locust"} > 0')
+    assert requests, "Prometheus has no swarmbench_requests_total from the master"

@@ -1,0 +1,84 @@
+"""A Locust master in web mode driven as the cluster bench drives it: one run per POST /swarm,
+each run's result from GET /swarmbench/latency (locust_hooks), rate and user class per run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.error
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from swarmbench import generators, paths, targetproc
+from swarmbench.cluster_locust import RemoteMaster, run_locust
+
+START_TIMEOUT_S = 30.0
+
+
+@pytest.fixture
+def master(tmp_path: Path) -> Iterator[RemoteMaster]:
+    """`locust --processes 2` in web mode with the class picker, as the master role runs it."""
+    web, zmq = targetproc.free_port(), targetproc.free_port()
+    cmd = [
+        str(Path(sys.executable).with_name("locust")),
+        "-f",
+        str(paths.ROOT / "locustfiles/http.py"),
+    ]
+    cmd += ["--class-picker", "--web-host", "127.0.0.1", "--web-port", str(web)]
+    cmd += ["--metrics-bind", "", "--processes", "2", "--loglevel", "WARNING"]
+    cmd += ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(zmq)]
+    cmd += ["--master-host", "127.0.0.1", "--master-port", str(zmq)]
+    with (tmp_path / "master.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
+    remote = RemoteMaster(f"http://127.0.0.1:{web}", expected_workers=2)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                remote.stats()
+                break
+            except (urllib.error.URLError, OSError):
+                assert proc.poll() is None, (tmp_path / "master.log").read_text()[-2000:]
+                assert time.monotonic() < deadline, "the master's web UI did not answer"
+                time.sleep(0.2)
+        yield remote
+    finally:
+        proc.terminate()  # the forked workers follow their master
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_each_run_is_its_own_with_rate_and_user_class(
+    master: RemoteMaster,
+    target_server: Callable[..., targetproc.RunningTarget],
+    tmp_path: Path,
+) -> None:
+    server = target_server("rust-std")
+    locust = generators.get("locust")
+    labels = {"system": "rust-std", "run_id": "t"}
+    closed = generators.LoadSpec(
+        server.url, keepalive=True, connections=4, duration_s=2, labels=labels
+    )
+    first = run_locust(master, locust, closed, tmp_path / "first")
+    paced = generators.LoadSpec(
+        server.url, keepalive=False, connections=4, duration_s=2, rate=100, labels=labels
+    )
+    second = run_locust(master, locust, paced, tmp_path / "second")
+
+    for run in (first, second):
+        workers = run.details["workers"]
+        assert len(workers) == 2, workers
+        assert all(w["requests"] > 0 for w in workers.values()), workers
+        assert sum(w["requests"] for w in workers.values()) == run.requests
+    assert first.failures == 0 and second.failures == 0
+    # The second run starts from zero and is paced: ~100/s for 2 s, not the first run's total.
+    assert second.requests < first.requests
+    assert 0 < second.requests <= 260, second.requests  # closed loop would be thousands
+    latency = (tmp_path / "second" / "locust-latency.json").read_text()
+    assert '"rate": 100.0' in latency and '"user_class": "CloseUser"' in latency
