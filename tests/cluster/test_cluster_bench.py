@@ -119,3 +119,11 @@ def test_bench_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
     assert cpu, "Prometheus has no swarmbench_target_cpu_seconds_total for the target"
     requests = _prometheus(cluster, 'swarmbench_requests_total{job="swarmbench_locust"} > 0')
     assert requests, "Prometheus has no swarmbench_requests_total from the master"
+
+
+def test_bench_unknown_system(cluster: hosts.Cluster, tmp_path: Path) -> None:
+    before = _services_running(cluster)
+    inventory = hosts.write_inventory(cluster)
+    proc = _bench(cluster, inventory, tmp_path / "out", "--systems", "rust-std,no-such-server")
+    _one_line_exit_2(proc, "unknown system 'no-such-server'")
+    assert _services_running(cluster) == before
