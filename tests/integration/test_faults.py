@@ -189,8 +189,9 @@ def test_lost_worker_is_recorded_and_the_cell_finishes(fault_run) -> None:
     assert lost[0]["last_seen"] <= driver.log["worker_killed_at"] + 0.5
     assert lost[0]["rps_after_loss"] > 0  # the surviving worker kept offering load
     assert cell["requests"] > 0
-    # The master did not wait 10 s for the dead worker's final report.
-    assert cell["ended_at"] - cell["started_at"] < MEASURE_S + 25
+    # The master did not wait out its final-report timeout for the dead worker.
+    locust_log = (out / "work" / "rust-std.keepalive-on.locust" / "locust.out").read_text()
+    assert "no final report from" not in locust_log
 
 
 def test_killed_target_fails_its_cell_with_reasons(fault_run) -> None:
@@ -363,6 +364,11 @@ def _start_hostile(mode: str, url: str, folder: Path) -> HostileRun:
     return run
 
 
+def _attempts_expected(mode: str) -> int:
+    _, users, _ = HOSTILE[mode]
+    return users if mode == "silent" else 2 * users
+
+
 def test_hostile_servers_fail_by_reason_with_bounded_memory(fake_server, tmp_path: Path) -> None:
     urls = {mode: fake_server(mode) for mode in HOSTILE}
     runs = {}
@@ -372,8 +378,8 @@ def test_hostile_servers_fail_by_reason_with_bounded_memory(fake_server, tmp_pat
             time.sleep(STAGGER_S)
         results = {mode: run.finish() for mode, run in runs.items()}
         for mode, result in list(results.items()):
-            if not result.get("requests"):
-                # Starved of its whole run by a busy machine, it says nothing: once more, alone.
+            if result.get("requests", 0) < _attempts_expected(mode):
+                # Starved of its run by a busy machine, it says little: once more, alone.
                 runs[mode] = _start_hostile(mode, urls[mode], tmp_path)
                 results[mode] = runs[mode].finish()
     finally:
@@ -382,7 +388,7 @@ def test_hostile_servers_fail_by_reason_with_bounded_memory(fake_server, tmp_pat
                 run.proc.kill()
                 run.proc.wait()
     baseline = max(runs["ok"].samples)
-    for mode, (reason, users, _) in HOSTILE.items():
+    for mode, (reason, _, _) in HOSTILE.items():
         run, result = runs[mode], results[mode]
         assert "Traceback" not in run.stderr, run.stderr[-2000:]
         assert run.samples, mode
@@ -394,4 +400,4 @@ def test_hostile_servers_fail_by_reason_with_bounded_memory(fake_server, tmp_pat
         assert result["failures_by_reason"].keys() == {reason}, (mode, result, run.stderr[:999])
         assert result["requests"] == result["failures"]
         # The users kept going: more attempts than users (silent: each timed out and retried).
-        assert result["failures"] >= (users if mode == "silent" else 2 * users), (mode, result)
+        assert result["failures"] >= _attempts_expected(mode), (mode, result)
