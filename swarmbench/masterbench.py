@@ -38,9 +38,9 @@ from swarmbench.errors import UsageError
 
 #: Workers per simulator process: its gevent loop stays well under one core at this count.
 WORKERS_PER_PROCESS = 250
-#: File descriptors a simulated worker holds: its ZeroMQ socket's mailbox and its TCP
-#: connection (measured: 2.05; the simulator shares one context per process).
-FDS_PER_SIM_WORKER = 3
+#: File descriptors a simulated worker holds: its own ZeroMQ context (epoll, mailboxes) and
+#: its TCP connection (measured: 6 before connecting, 7 after).
+FDS_PER_SIM_WORKER = 8
 #: The master holds one TCP connection per worker, plus its own files and sockets.
 FDS_PER_MASTER_WORKER = 1
 FDS_SPARE = 128

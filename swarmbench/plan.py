@@ -50,12 +50,12 @@ class MasterCapacity:
 
 #: From `swarmbench master-bench --workers 100,250,500,1000,2000` (40 s each) on the same VM:
 #: master pinned to one core, simulated workers on the other, Locust's default intervals.
-#: 1,000 held at 30.7% of the core (0.31 ms CPU per worker-second, so a dedicated core should
+#: 1,000 held at 31.3% of the core (0.31 ms CPU per worker-second, so a dedicated core should
 #: hold ~2,900 at 90%: a projection); 2,000 was not held there while other processes took
-#: 83-89% of the master's core.
+#: 67-89% of the master's core.
 DEFAULT_MASTER = MasterCapacity(
     workers=1000,
-    cpu_percent=30.7,
+    cpu_percent=31.3,
     source="master-bench on a 2-core shared VM: 1,000 workers held at 31% of one core "
     "(Locust 2.47.0, default 1 s heartbeats and 3 s reports)",
 )

@@ -1,7 +1,7 @@
 """Simulated Locust workers: many in one process, each speaking Locust's own protocol.
 
-A benchmark tool for the master, not a test double. Every simulated worker owns a Locust rpc
-Client (its own identity and ZeroMQ socket; one context per process) and sends what a
+A benchmark tool for the master, not a test double. Every simulated worker owns a real
+`locust.rpc.zmqrpc.Client` (its own identity, ZeroMQ context and socket) and sends what a
 `WorkerRunner` sends: client_ready, a heartbeat every HEARTBEAT_INTERVAL with state, CPU and
 memory, spawning / spawning_complete on spawn, a stats report every WORKER_REPORT_INTERVAL
 (Locust's StatsEntry serialisation plus swarmbench's payload built by locust_hooks), a final
@@ -25,10 +25,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gevent
-import zmq.green as zmq
 from gevent.event import Event
 from locust import __version__ as locust_version
 from locust import runners
@@ -135,24 +134,6 @@ def _fill(entry: StatsEntry, it: Interval, now: float, first_second: int, per_s:
         entry.num_fail_per_sec[int(now)] = it.failures
 
 
-class SharedContextClient(zmqrpc.Client):
-    """Locust's rpc Client (its send/recv, socket type, options and identity) on one ZeroMQ
-    context per process: a real worker is one process with one context, while a context per
-    simulated worker would run 2 threads and hold 6 descriptors each (500 threads for 250)."""
-
-    _context: ClassVar[zmq.Context | None] = None
-
-    def __init__(self, host: str, port: int, identity: str) -> None:
-        # Not BaseSocket.__init__: it makes a context per socket, the one thing changed here.
-        if SharedContextClient._context is None:
-            SharedContextClient._context = zmq.Context()
-        self.socket = SharedContextClient._context.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.TCP_KEEPALIVE, 1)
-        self.socket.setsockopt(zmq.TCP_KEEPALIVE_IDLE, 30)
-        self.socket.setsockopt(zmq.IDENTITY, identity.encode())
-        self.socket.connect(f"tcp://{host}:{port}")
-
-
 @dataclass
 class Tally:
     """What one simulated worker sent, for the exact-totals check."""
@@ -170,7 +151,9 @@ class SimWorker:
 
     def __init__(self, host: str, port: int, ident: str, intervals: list[Interval]) -> None:
         self.id = ident
-        self.client = SharedContextClient(host, port, ident)
+        # A context per worker, as each real worker process has: a context shared by all the
+        # simulated workers batched their messages and halved the master's CPU per worker.
+        self.client = zmqrpc.Client(host, port, ident)
         self.intervals = intervals
         self.turn = random.randrange(len(intervals))
         self.state = runners.STATE_INIT
