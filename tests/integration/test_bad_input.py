@@ -1,8 +1,11 @@
 """Bad input, every kind in one table: one line naming the problem, exit 2, never a traceback.
 
 Each row runs a real command (`swarmbench ...` or `locust -f locustfiles/http.py ...`).
-Placeholders: {busy} is a loopback port a listening socket holds, {out} a results folder that
-must stay unwritten.
+Placeholders: {busy} is a loopback port a listening socket holds; {file} an existing plain file;
+{no_targets} an inventory without a targets group; {closed} one whose hosts are 127.0.0.1 on a
+port nothing listens on (a host that does not answer SSH, without leaving loopback).
+Bench rows get a fresh --out, which bad input must leave unwritten, except the rows that fail
+only once the run has started (PLANNED): those print their one-line plan first.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from swarmbench import paths, targetproc
 LOCUST = str(Path(sys.executable).with_name("locust"))
 LOCUSTFILE = str(paths.ROOT / "locustfiles" / "http.py")
 NO_HOST = "http://127.0.0.1:1/"
-INVENTORY_SKIP = pytest.mark.skip(reason="bench --inventory not built yet (issue 6)")
+#: Rows whose command prints its plan before it meets the problem.
+PLANNED = {"unwritable-out", "inventory-host-unreachable"}
+INVENTORY_HOSTS = "[master]\nm\n[workers]\nw\n[targets]\nt\n[monitor]\nmon\n"
 
 
 def swarmbench(*args: str) -> list[str]:
@@ -73,17 +78,16 @@ TABLE: list[tuple[str, list[str], list[str]]] = [
     ("soak-unknown-system", SB("soak", "--system", "nginx"), ["unknown system 'nginx'"]),
     ("soak-warmup-too-long", SB("soak", "--duration", "10s", "--warmup", "20s"),
      ["--warmup", "shorter than --duration"]),
+    ("unwritable-out", SB("bench", "--systems", "node-std", "--out", "{file}/run"),
+     ["cannot write results to"]),
+    # the cluster backend's inventory
+    ("inventory-missing-group", SB("bench", "--inventory", "{no_targets}"),
+     ["inventory group 'targets' missing or empty"]),
+    ("inventory-host-unreachable",
+     SB("bench", "--inventory", "{closed}", "--systems", "rust-std"),
+     ["does not answer SSH", "nothing was started"]),
 ]  # fmt: skip
-#: The cluster backend's inventory checks (issue 6): rows ready for when `bench --inventory` is.
-INVENTORY: list[tuple[str, list[str], list[str]]] = [
-    ("inventory-missing-group", SB("bench", "--inventory", "tests/cluster/no-workers.ini"),
-     ["inventory", "group 'workers'"]),
-    ("inventory-host-unreachable", SB("bench", "--inventory", "tests/cluster/unreachable.ini"),
-     ["unreachable", "198.18."]),
-]  # fmt: skip
-ROWS = [pytest.param(argv, needles, id=name) for name, argv, needles in TABLE] + [
-    pytest.param(argv, needles, id=name, marks=INVENTORY_SKIP) for name, argv, needles in INVENTORY
-]
+ROWS = [pytest.param(name, argv, needles, id=name) for name, argv, needles in TABLE]
 
 
 @pytest.fixture
@@ -94,36 +98,46 @@ def busy_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-@pytest.mark.parametrize(("argv", "needles"), ROWS)
-def test_bad_input(argv: list[str], needles: list[str], busy_port: int, tmp_path: Path) -> None:
+def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    no_targets = tmp_path / "no-targets.ini"
+    no_targets.write_text(INVENTORY_HOSTS.replace("[targets]\nt\n", ""))
+    closed = tmp_path / "closed.ini"
+    closed.write_text(
+        INVENTORY_HOSTS + "[all:vars]\nansible_host=127.0.0.1\n"
+        f"ansible_port={targetproc.free_port()}\nansible_user=root\n"
+    )
+    return {
+        "busy": str(busy_port),
+        "file": str(blocker),
+        "no_targets": str(no_targets),
+        "closed": str(closed),
+    }
+
+
+@pytest.mark.parametrize(("name", "argv", "needles"), ROWS)
+def test_bad_input(
+    name: str, argv: list[str], needles: list[str], busy_port: int, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    fill = {"busy": str(busy_port), "out": str(out)}
+    fill = _placeholders(tmp_path, busy_port)
     argv = [arg.format(**fill) for arg in argv]
     if argv[1:3] == ["-m", "swarmbench"] and argv[3] == "bench" and "--out" not in argv:
         argv += ["--out", str(out)]
     proc = subprocess.run(
-        argv, capture_output=True, text=True, timeout=60, cwd=paths.ROOT, check=False
+        argv, capture_output=True, text=True, timeout=120, cwd=paths.ROOT, check=False
     )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
+    if name in PLANNED:
+        lines = [line for line in lines if line.startswith("swarmbench: ")]
+    else:
+        assert not out.exists()  # bad input writes nothing
     assert len(lines) == 1, proc.stderr
     for needle in needles:
         assert needle.format(**fill) in lines[0]
-    assert not out.exists()  # bad input writes nothing
-
-
-def test_unwritable_out_is_one_error_line(tmp_path: Path) -> None:
-    # Not a row: bench prints its one-line plan before it finds the folder unwritable.
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    argv = swarmbench("bench", "--systems", "node-std", "--out", str(blocker / "run"))
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("swarmbench: ")]
-    assert len(errors) == 1, proc.stderr
-    assert "cannot write results to" in errors[0]
 
 
 def test_missing_toolchain_names_it_and_how_to_install() -> None:
