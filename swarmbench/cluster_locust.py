@@ -8,6 +8,7 @@ from GET /swarmbench/latency (locust_hooks), the same dict a local run's latency
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
@@ -94,14 +95,22 @@ class RemoteMaster:
         answer = self._post("/swarm", form)
         if not answer.get("success"):
             raise MasterError(f"the master refused the run: {answer.get('message', answer)}")
-        deadline = time.monotonic() + duration + RESULT_GRACE_S
+        try:
+            return self._result(before, duration + RESULT_GRACE_S)
+        except BaseException:
+            # Interrupted or no result: the shared master must not keep loading the target.
+            with contextlib.suppress(OSError):
+                self._get("/stop")
+            raise
+
+    def _result(self, before: int, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             time.sleep(POLL_S)
             found = self.latency()
             if int(found["run"]) > before and found["finished"]:
                 return dict(found["result"])
-        self._get("/stop")
-        raise MasterError(f"no result from the master within {duration + RESULT_GRACE_S:g} s")
+        raise MasterError(f"no result from the master within {timeout:g} s")
 
 
 def run_locust(
