@@ -52,14 +52,18 @@ BackendOpener = Callable[[BenchConfig, Placement, Path], AbstractContextManager[
 
 
 def run_bench(
-    config: BenchConfig, placement: Placement, open_backend: BackendOpener = bench_backend.local
+    config: BenchConfig,
+    placement: Placement,
+    open_backend: BackendOpener = bench_backend.local,
+    header: str = "",
 ) -> RunDir:
+    """Run every unfinished cell; `header` is printed once the folder and backend are ready."""
     rundir = RunDir(config.out)
     rundir.ensure_writable()
     cells = config.cells()
     with (
         open_backend(config, placement, rundir.path) as backend,
-        BenchProgress(cells, config) as progress,
+        BenchProgress(cells, config, header) as progress,
     ):
         if not rundir.run_file.exists():
             rundir.write_run({**run_info(config, placement), **backend.describe()})

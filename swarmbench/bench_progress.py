@@ -53,8 +53,15 @@ def label(key: CellKey) -> str:
 
 
 class BenchProgress:
-    def __init__(self, cells: list[CellKey], config: BenchConfig, console: Console | None = None):
-        self.console = console or Console(stderr=True, highlight=False)
+    def __init__(
+        self,
+        cells: list[CellKey],
+        config: BenchConfig,
+        header: str = "",
+        console: Console | None = None,
+    ):
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.header = header
         self.per_cell_s = config.profile.warmup_s + config.profile.duration_s + CELL_OVERHEAD_S
         self.remaining = len(cells)
         self.progress = Progress(
@@ -72,6 +79,8 @@ class BenchProgress:
         self._stop_poll = threading.Event()
 
     def __enter__(self) -> BenchProgress:
+        if self.header:
+            self.console.print(self.header)
         self.progress.start()
         return self
 

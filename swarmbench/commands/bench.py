@@ -162,13 +162,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         opener = bench_cluster.opener(inv)
         where = f"cluster {args.inventory}: target {inv.one('targets')}, master {inv.one('master')}"
-    console.print(f"swarmbench bench: {len(config.cells())} cells -> {out}; {where}")
+    header = f"swarmbench bench: {len(config.cells())} cells -> {out}; {where}"
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    rundir = run_bench(config, placement, opener)
+    rundir = run_bench(config, placement, opener, header)
     paths = report.write(rundir.path)
     console.print(f"results: {rundir.path}/summary.csv; report: {', '.join(map(str, paths))}")
     return 0
