@@ -253,6 +253,11 @@ def _fill(
     )
     if result.generator_bound:
         result.verdict = "generator-bound"
+    wall = run.details.get("wall_s")
+    if usage.machine_busy_seconds is not None and wall:
+        # The bench's own bookkeeping (Prometheus, collectors) lands here too: a few percent.
+        other = usage.machine_busy_seconds - usage.cpu_seconds - run.cpu_seconds
+        result.other_cpu_percent = max(0.0, 100 * other / wall)
     result.events.append({"generator_command": run.command, "generator_details": _small(run)})
     for lost in run.details.get("workers_lost") or []:
         # Each cell starts a fresh Locust, so the next cell has its full set of workers again.

@@ -108,6 +108,20 @@ def prometheus_missing(report: Report) -> list[CellResult]:
     return [c for c in report.cells if not c.failed and not c.prometheus.get("available")]
 
 
+#: Other processes above this share of a core during a cell make its figures suspect.
+NOISY_OTHER_CPU_PERCENT = 25.0
+
+
+def noisy_sentences(report: Report) -> list[str]:
+    """Cells measured while something else on the machine was busy: their figures may be low."""
+    return [
+        f"{c.system}, {MODE_TITLE.get(c.keepalive, c.keepalive)}, {c.generator}: other "
+        f"processes used {c.other_cpu_percent:.0f}% of a core while it was measured"
+        for c in report.cells
+        if not c.failed and (c.other_cpu_percent or 0) > NOISY_OTHER_CPU_PERCENT
+    ]
+
+
 def worker_loss_sentences(report: Report) -> list[str]:
     """Cells that lost a Locust worker: their load dropped mid-cell, say when and to what."""
     out = []

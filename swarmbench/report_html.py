@@ -169,6 +169,16 @@ def findings(report: Report) -> str:
     out.append("<h3>Failed and skipped cells</h3>")
     failed = fnd.failed_cells(report)
     out.append(_ul(f"{_cell_name(c)}: {c.verdict}" for c in failed) if failed else "<p>none</p>")
+    for title, sentences in (
+        ("Workers lost mid-cell (figures cover the whole cell)", fnd.worker_loss_sentences(report)),
+        (
+            "Other load on the machine (these figures may be low: rerun them)",
+            fnd.noisy_sentences(report),
+        ),
+    ):
+        if sentences:
+            out.append(f"<h3>{title}</h3>")
+            out.append(_ul(sentences))
     missing = fnd.prometheus_missing(report)
     if missing:
         out.append("<h3>Server figures from Prometheus</h3>")

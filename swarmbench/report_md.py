@@ -202,6 +202,10 @@ def findings_section(report: Report) -> list[str]:
     if lost:
         lines += ["", "### Workers lost mid-cell (figures cover the whole cell)", ""]
         lines += [f"- {s}" for s in lost]
+    noisy = fnd.noisy_sentences(report)
+    if noisy:
+        lines += ["", "### Other load on the machine (these figures may be low: rerun them)", ""]
+        lines += [f"- {s}" for s in noisy]
     lines += ["", "### Server figures from Prometheus", ""]
     missing = fnd.prometheus_missing(report)
     lines += [

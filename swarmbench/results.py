@@ -75,6 +75,8 @@ class CellResult:
     threads_peak: int | None = None
     generator_cpu_percent: float | None = None
     generator_bound: bool = False
+    #: CPU other processes used during the measurement (100 = one core): a noisy machine
+    other_cpu_percent: float | None = None
     #: figures read back from Prometheus, or why they are missing
     prometheus: dict[str, Any] = field(default_factory=dict)
     verification: list[dict[str, Any]] = field(default_factory=list)

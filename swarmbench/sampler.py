@@ -18,6 +18,14 @@ class TreeUsage:
     rss_peak_bytes: int
     threads_peak: int
     alive: bool
+    #: CPU seconds the whole machine spent busy over the same window (None: not measured here)
+    machine_busy_seconds: float | None = None
+
+
+def machine_busy_seconds() -> float:
+    """All CPUs' busy time since boot: everything but idle and I/O wait."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
 class TreeSampler:
@@ -32,6 +40,7 @@ class TreeSampler:
         self._rss_peak = 0
         self._threads_peak = 0
         self._alive = True
+        self._machine_start = 0.0
 
     def _sample(self) -> None:
         try:
@@ -49,6 +58,7 @@ class TreeSampler:
             self._sample()
 
     def start(self) -> TreeSampler:
+        self._machine_start = machine_busy_seconds()
         self._sample()
         self._thread.start()
         return self
@@ -60,4 +70,5 @@ class TreeSampler:
             self._sample()
         first, last = self._first, self._last
         cpu = (last.cpu_seconds - first.cpu_seconds) if first and last else 0.0
-        return TreeUsage(cpu, self._rss_peak, self._threads_peak, self._alive)
+        busy = machine_busy_seconds() - self._machine_start
+        return TreeUsage(cpu, self._rss_peak, self._threads_peak, self._alive, busy)

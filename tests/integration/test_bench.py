@@ -68,6 +68,7 @@ def test_cells_hold_conditions_and_prometheus_figures(finished_run: tuple[Path, 
         cell = json.loads(path.read_text())
         assert cell["conditions"]["connections"] == 8
         assert all(check["ok"] for check in cell["verification"])
+        assert cell["other_cpu_percent"] is not None and cell["other_cpu_percent"] >= 0
         prom = cell["prometheus"]
         assert prom["available"], (path.name, prom)
         assert prom["series"]["Target CPU cores"], path.name

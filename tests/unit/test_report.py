@@ -150,6 +150,19 @@ def test_generator_bound_cells_are_listed_as_lower_bounds(tmp_path: Path) -> Non
     assert _row(md, "wrk, keep-alive on", "tokio")[10] == "yes"
 
 
+def test_cells_measured_beside_other_load_are_named(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, generators=("wrk",))
+    assert "Other load on the machine" not in _md(tmp_path)
+    fake.alter(rundir, "tokio", "on", "wrk", other_cpu_percent=60.0)
+    fake.alter(rundir, "gin", "on", "wrk", other_cpu_percent=10.0)
+    md = _md(tmp_path)
+    assert "### Other load on the machine (these figures may be low: rerun them)" in md
+    assert "- tokio, keep-alive on, wrk: other processes used 60% of a core while it" in md
+    assert "gin, keep-alive on, wrk: other processes" not in md
+    html = (tmp_path / "report.html").read_text()
+    assert "tokio, keep-alive on, wrk: other processes used 60% of a core" in html
+
+
 def test_fixed_rate_run_reports_cpu_at_the_same_traffic(tmp_path: Path) -> None:
     fake.build(tmp_path, generators=("locust", "wrk"), rate=1000.0)
     md = _md(tmp_path)
