@@ -300,10 +300,10 @@ def _read_prometheus(backend: Backend, key: CellKey, run_id: str, result: CellRe
     if cost is None:
         result.prometheus.update(available=False, reason="no target CPU series in the window")
         return
-    # wrk and ab report to no Prometheus: their request count is the generator's.
-    requests = cost.requests or result.requests
+    # The generator's count is exact; Locust's counters in Prometheus can still hold the previous
+    # cell's totals at the window's start (same exporter address), so only CPU is read back.
+    requests = result.requests
     result.prometheus.update(available=True, target_cpu_seconds=cost.cpu_seconds)
-    result.prometheus["requests"] = cost.requests or None
     if requests:
         result.prometheus["cpu_us_per_request"] = 1e6 * cost.cpu_seconds / requests
     result.prometheus["series"] = _panel_series(prom, key.system, run_id, start, end)

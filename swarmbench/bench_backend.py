@@ -106,6 +106,7 @@ class LocalBackend:
         threads = self.config.target_threads or len(self.placement.target)
         port = self.services.target_ports[system]
         host, cpus = self.config.target_host, self.placement.target
+        self.services.collect(system)
         with targetproc.started(registry.get(system), port, threads, host=host, cpus=cpus) as srv:
             yield LocalTarget(srv)
 

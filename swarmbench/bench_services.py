@@ -1,9 +1,11 @@
 """What runs for a whole local bench: Prometheus, a collector per system, their addresses.
 
 Prometheus' discovery hands new file_sd targets to its scrapers only every 5 s, too slow to
-register a collector per cell. So each system gets a fixed server port and one collector for
-the whole run (it follows its server across restarts by that port), and the Locust master
-exporter a fixed address; all are registered once, before the first cell.
+register a collector per cell. So each system gets a fixed server port and a fixed collector
+address, and the Locust master exporter a fixed address; all are registered once, before the
+first cell. Only the current system's collector runs (it follows its server across the cells'
+restarts by that port): a collector whose server is down looks for it at every scrape, and
+seven of them doing so cost most of a core beside the generator.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DISCOVERY_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
+COLLECTOR_START_TIMEOUT_S = 15.0
 
 
 @dataclass
@@ -34,7 +37,30 @@ class BenchServices:
     prometheus: LocalPrometheus | None = None
     #: why there is no Prometheus, for the cells' records and the report
     prometheus_note: str = ""
-    collectors: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    collector_ports: dict[str, int] = field(default_factory=dict)
+    log_dir: Path | None = None
+    _collector: tuple[str, subprocess.Popen[bytes]] | None = None
+
+    def collect(self, system: str) -> None:
+        """Run `system`'s collector, and no other; a no-op without Prometheus."""
+        if self.prometheus is None or self.log_dir is None:
+            return
+        if self._collector is not None and self._collector[0] == system:
+            return
+        self.stop_collector()
+        port = self.collector_ports[system]
+        proc = _start_collector(system, self.target_ports[system], port, self.log_dir)
+        self._collector = (system, proc)
+        # Serving before the target starts, so Prometheus has an idle sample before the load.
+        try:
+            targetproc.wait_listening("127.0.0.1", port, proc, COLLECTOR_START_TIMEOUT_S)
+        except UsageError as exc:
+            log.warning("%s collector: %s", system, exc)
+
+    def stop_collector(self) -> None:
+        if self._collector is not None:
+            _stop(self._collector[1])
+            self._collector = None
 
 
 def _start_collector(
@@ -82,14 +108,10 @@ def started(run_dir: Path, systems: tuple[str, ...], run_id: str) -> Iterator[Be
             yield services
             return
         stack.callback(prometheus.stop)
-        log_dir = prometheus.home
-        addresses = []
-        for system, port in services.target_ports.items():
-            collector_port = targetproc.free_port()
-            proc = _start_collector(system, port, collector_port, log_dir)
-            stack.callback(_stop, proc)
-            services.collectors.append(proc)
-            addresses.append(f"127.0.0.1:{collector_port}")
+        services.log_dir = prometheus.home
+        services.collector_ports = {s: targetproc.free_port() for s in systems}
+        stack.callback(services.stop_collector)
+        addresses = [f"127.0.0.1:{port}" for port in services.collector_ports.values()]
         prometheus.set_targets("swarmbench_target", addresses, {"run": run_id})
         prometheus.set_targets("swarmbench_locust", [services.locust_bind])
         try:
