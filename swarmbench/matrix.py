@@ -31,12 +31,12 @@ PROFILES = {
     "quick": Profile(
         name="quick",
         connections=64,
-        duration_s=5.0,
+        duration_s=4.0,
         warmup_s=1.0,
         wrk_threads=1,
         ab_connections=64,
         ab_requests=None,
-        description="64 connections, 1 s warm-up, 5 s per cell: the whole matrix in minutes",
+        description="64 connections, 1 s warm-up, 4 s per cell: the whole matrix in minutes",
     ),
     "article": Profile(
         name="article",
