@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from swarmbench import build, registry, targetproc
 TESTS = Path(__file__).resolve().parent
 FAKE_SERVER = TESTS / "fakes" / "server.py"
 START_TIMEOUT_S = 10.0
+FIRST_CELL_TIMEOUT_S = 120.0
 
 FakeServer = Callable[..., str]
 
@@ -69,3 +71,30 @@ def target_server(
     yield start
     for server in running:
         server.stop()
+
+
+#: A bench started in the background, returned once its first cell is written.
+BackgroundBench = Callable[[str, Path], "subprocess.Popen[str]"]
+
+
+@pytest.fixture
+def bench_first_cell() -> Iterator[BackgroundBench]:
+    """Start `swarmbench bench` for one system with wrk (3 s cells), wait for its first cell."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(system: str, out: Path) -> subprocess.Popen[str]:
+        cmd = [sys.executable, "-m", "swarmbench", "bench", "--systems", system]
+        cmd += ["--generators", "wrk", "--duration", "3s", "--warmup", "1s", "--out", str(out)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(proc)
+        deadline = time.monotonic() + FIRST_CELL_TIMEOUT_S
+        while not list((out / "cells").glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list((out / "cells").glob("*.json")), "no cell finished in time"
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -95,23 +96,15 @@ def test_rerun_resumes_and_skips_finished_cells(finished_run: tuple[Path, str]) 
     assert time.monotonic() - started < 60
 
 
-def test_ctrl_c_keeps_finished_cells_and_stops_everything(tmp_path: Path) -> None:
+def test_ctrl_c_keeps_finished_cells_and_stops_everything(
+    tmp_path: Path, bench_first_cell: Callable[[str, Path], subprocess.Popen[str]]
+) -> None:
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "swarmbench", "bench", "--systems", "node-std"]
-    cmd += ["--generators", "wrk", "--duration", "3s", "--warmup", "1s", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not list((out / "cells").glob("*.json")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert list((out / "cells").glob("*.json")), "no cell finished in time"
-        time.sleep(2.5)  # into the second cell
-        children = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = bench_first_cell("node-std", out)
+    time.sleep(2.5)  # into the second cell
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr
     cells = sorted(p.name for p in (out / "cells").glob("*.json"))

@@ -268,26 +268,18 @@ def _fill(folder: Path) -> None:
             pass
 
 
-def test_full_results_folder_stops_with_one_line_and_keeps_cells(small_fs: Path) -> None:
+def test_full_results_folder_stops_with_one_line_and_keeps_cells(
+    small_fs: Path, bench_first_cell: Callable[[str, Path], subprocess.Popen[str]]
+) -> None:
     out = small_fs / "run"
-    cmd = [sys.executable, "-m", "swarmbench", "bench", "--systems", "rust-std"]
-    cmd += ["--generators", "wrk", "--duration", "3s", "--warmup", "1s", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not list((out / "cells").glob("*.json")) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert list((out / "cells").glob("*.json")), "no cell finished in time"
-        _fill(small_fs)
-        children: set[psutil.Process] = set()
-        while proc.poll() is None and time.monotonic() < deadline + 60:
-            children.update(_descendants(proc.pid))  # the next cell's target too, if it starts
-            time.sleep(0.1)
-        _, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc = bench_first_cell("rust-std", out)
+    _fill(small_fs)
+    children: set[psutil.Process] = set()
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        children.update(_descendants(proc.pid))  # the next cell's target too, if it starts
+        time.sleep(0.1)
+    _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 2, stderr[-2000:]
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("swarmbench: ")]
