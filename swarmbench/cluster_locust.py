@@ -3,7 +3,7 @@
 The cluster's master runs in web mode (playbooks/roles/master), so one master and its workers
 serve every cell: each run is a POST /swarm with the cell's users, host, user class and
 swarmbench's options (--rate, --system, --run-id are form fields too), then the run's result
-from GET /swarmbench/latency (locust_hooks), the same dict a local run's latency JSON holds.
+from GET /swarmbench/latency (latency_route), the same dict a local run's latency JSON holds.
 """
 
 from __future__ import annotations

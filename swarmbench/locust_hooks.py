@@ -13,15 +13,16 @@ master   on worker_report: merge into the run's cumulative histogram and totals,
          worker's CPU. A worker Locust marks missing (no heartbeat for ~3 s, e.g. killed) is
          recorded as lost, with when, and the requests/s the others offered after it. On
          test_stopping: ask every live worker for its final report; on test_stop: wait for
-         them, so totals are exact, then write the latency JSON.
+         them, so totals are exact, then write the latency JSON. The run's state and its
+         merging live in master_run_state, the JSON in latency_json.
 local    (standalone) the process's own recorder is the run; its CPU comes from psutil.
 
 Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
 --metrics-bind, --run-id, --system. In web mode each is also a /swarm form field, so one master
 takes a new rate, system and run id per run (the cluster bench's way in).
 
-Web route: GET /swarmbench/latency -> {"run": runs started, "finished": bool, "result": the
-latency JSON of that run, or null while it runs}; a remote bench reads its run's result there.
+Web route: GET /swarmbench/latency (latency_route), added at init when Locust has a web UI; a
+remote bench reads its run's result there.
 """
 
 from __future__ import annotations
@@ -31,90 +32,41 @@ import logging
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gevent
-import psutil
-from flask import Response, jsonify
 from locust import events
 from locust.env import Environment
 from locust.rpc import Message
 from locust.runners import STATE_MISSING, MasterRunner, Runner, WorkerRunner
 
 from swarmbench import atomic
+from swarmbench.cpu_meter import CpuMeter
 from swarmbench.errors import UsageError
 from swarmbench.httpclient import BadURL, Endpoint
 from swarmbench.latency import LatencyHistogram
+from swarmbench.latency_json import (
+    build_result,
+    json_path,
+    store_result,
+    stored_result,
+    summary_text,
+)
+from swarmbench.latency_route import add_latency_route
 from swarmbench.locust_users import recorder_for
+from swarmbench.master_run_state import RunState, WorkerTally
 
 log = logging.getLogger(__name__)
 
 FREEZE_MESSAGE = "swarmbench_freeze"
 USERS_MESSAGE = "swarmbench_users"
 REPORT_KEY = "swarmbench"
-#: How long the master waits for every worker's final report before writing partial totals.
-FINAL_REPORT_TIMEOUT_S = 10.0
 CPU_SAMPLE_INTERVAL_S = 1.0
-MIN_CPU_WINDOW_S = 0.5
 DEFAULT_METRICS_BIND = "127.0.0.1:9646"
-#: A worker above this share of one core was limiting the run, not the server.
-GENERATOR_BOUND_PERCENT = 90.0
 #: How often the master looks for workers Locust has marked missing.
 LOST_WORKER_POLL_S = 0.5
-
-
-@dataclass
-class WorkerTally:
-    requests: int = 0
-    #: CPU % of one core over each report interval (or each second when standalone)
-    cpu_samples: list[float] = field(default_factory=list)
-    cpu_seconds: float = 0.0
-
-
-class CpuMeter:
-    """This process's CPU since the last reading: exact, unlike a point sample.
-
-    Locust's own WorkerNode.cpu_usage is psutil's reading every 5 s (CPU_MONITOR_INTERVAL),
-    which a 10 s run samples once or twice; the meter measures each report's whole interval.
-    """
-
-    def __init__(self) -> None:
-        self._proc = psutil.Process()
-        self._wall, self._cpu = self._now()
-
-    def _now(self) -> tuple[float, float]:
-        times = self._proc.cpu_times()
-        return time.monotonic(), times.user + times.system
-
-    def read(self) -> tuple[float, float]:
-        """(CPU seconds, wall seconds) since the previous read."""
-        wall, cpu = self._now()
-        delta = (cpu - self._cpu, wall - self._wall)
-        self._wall, self._cpu = wall, cpu
-        return delta
-
-
-@dataclass
-class RunState:
-    """What the master (or a standalone Locust) knows about the current run."""
-
-    environment: Environment
-    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
-    requests: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    workers: dict[str, WorkerTally] = field(default_factory=dict)
-    started: float = 0.0
-    stopped: float = 0.0
-    meter: CpuMeter = field(default_factory=CpuMeter)
-    awaiting_final: set[str] = field(default_factory=set)
-    complete: bool = True
-    sampler: gevent.Greenlet | None = None
-    #: worker id -> last heartbeat (epoch s), to say when a lost worker was last heard from
-    last_seen: dict[str, float] = field(default_factory=dict)
-    #: workers lost during the run: {"id", "at" (marked missing), "last_seen"}, epoch seconds
-    workers_lost: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -225,20 +177,7 @@ def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
     if bind is not None:
         _start_exporter(environment, *bind)
     if kwargs.get("web_ui") is not None:
-        _add_latency_route(environment, kwargs["web_ui"])
-
-
-LATENCY_ROUTE = "/swarmbench/latency"
-
-
-def _add_latency_route(environment: Environment, web_ui: Any) -> None:
-    """The last run's latency JSON over HTTP: the file is on the master, the bench may not be."""
-
-    @web_ui.app.route(LATENCY_ROUTE)
-    @web_ui.auth_required_if_enabled
-    def latency() -> Response:
-        result = getattr(environment, "swarmbench_result", None)
-        return jsonify({"run": _proc.runs, "finished": result is not None, "result": result})
+        add_latency_route(environment, kwargs["web_ui"], lambda: _proc.runs)
 
 
 def _start_exporter(environment: Environment, host: str, port: int) -> None:
@@ -313,19 +252,7 @@ def on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> No
     report = data.get(REPORT_KEY)
     if state is None or report is None:
         return
-    state.latency.merge_delta(report["histogram"])
-    state.requests += int(report["requests"])
-    for reason, count in report["failures"].items():
-        state.failures[reason] = state.failures.get(reason, 0) + int(count)
-    tally = state.workers.setdefault(client_id, WorkerTally())
-    tally.requests += int(report["requests"])
-    if report["requests"]:
-        tally.cpu_seconds += report["cpu_seconds"]
-        # A window under half a second (the final report) says little about saturation.
-        if report["wall_seconds"] >= MIN_CPU_WINDOW_S:
-            tally.cpu_samples.append(100 * report["cpu_seconds"] / report["wall_seconds"])
-    if report["final"]:
-        state.awaiting_final.discard(client_id)
+    state.merge_report(client_id, report)
 
 
 def yield_after_report(**_kwargs: Any) -> None:
@@ -350,7 +277,7 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
         _proc.state.sampler.kill(block=False)
     # Each web-mode run starts from zero: new totals and histogram, no previous result.
     _proc.runs += 1
-    environment.swarmbench_result = None  # type: ignore[attr-defined]
+    store_result(environment, None)
     state = _proc.state = RunState(environment, started=time.time())
     runner = environment.runner
     assert runner is not None
@@ -372,12 +299,7 @@ def _watch_workers(state: RunState, runner: Runner) -> None:
     """Record each worker Locust marks missing; its users are not restarted elsewhere."""
     while True:
         gevent.sleep(LOST_WORKER_POLL_S)
-        known = {w["id"] for w in state.workers_lost}
-        for wid in sorted(_missing(runner) - known):
-            seen = state.last_seen.get(wid)
-            state.workers_lost.append({"id": wid, "at": time.time(), "last_seen": seen})
-            state.awaiting_final.discard(wid)
-            log.warning("worker %s lost (no heartbeat since %s)", wid, seen)
+        state.record_lost(_missing(runner))
 
 
 def on_heartbeat(client_id: str, timestamp: float, **_kwargs: Any) -> None:
@@ -436,107 +358,22 @@ def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     role = _role(environment)
     if role == "worker" or state is None or not state.started:
         return
-    deadline = time.monotonic() + FINAL_REPORT_TIMEOUT_S
-    while state.awaiting_final and time.monotonic() < deadline:
-        gevent.sleep(0.05)  # the watcher drops workers that go missing meanwhile
+    state.wait_for_final_reports()
     if state.sampler is not None:
         state.sampler.kill(block=False)
-    if state.awaiting_final:
-        log.warning("no final report from %s: totals may be short", sorted(state.awaiting_final))
-        state.complete = False
-    if state.workers_lost:
-        state.complete = False  # a lost worker's requests since its last report are gone
+    state.close_totals()
     result = build_result(state, master_latency(environment))
     path = json_path(environment.parsed_options)
     if path:
         atomic.write_json(Path(path), result)
-    environment.swarmbench_result = result  # type: ignore[attr-defined]
+    store_result(environment, result)
 
 
 def on_quitting(environment: Environment, **_kwargs: Any) -> None:
-    result = getattr(environment, "swarmbench_result", None)
+    result = stored_result(environment)
     opts = environment.parsed_options
     if result is not None and opts is not None and opts.headless:
         print(summary_text(result, json_path(opts)), flush=True)
-
-
-# -- the result ---------------------------------------------------------------------------------
-def json_path(opts: Any) -> str:
-    """--latency-json, else <csv prefix>_latency.json next to Locust's CSVs, else none."""
-    explicit = getattr(opts, "latency_json", "") or ""
-    if explicit:
-        return str(explicit)
-    prefix = getattr(opts, "csv_prefix", None)
-    return f"{prefix}_latency.json" if prefix else ""
-
-
-def build_result(state: RunState, latency: LatencyHistogram) -> dict[str, Any]:
-    """The latency JSON (its keys are read by the bench: keep them)."""
-    env = state.environment
-    duration = max(state.stopped - state.started, 1e-9)
-    workers = {
-        wid: {
-            "cpu_percent_max": round(max(t.cpu_samples, default=0.0), 1),
-            "cpu_percent_mean": round(100 * t.cpu_seconds / duration, 1),
-            "cpu_seconds": round(t.cpu_seconds, 3),
-            "requests": t.requests,
-        }
-        for wid, t in sorted(state.workers.items())
-    }
-    opts = env.parsed_options
-    rate = float(getattr(opts, "rate", 0) or 0)
-    return {
-        "requests": state.requests,
-        "failures": sum(state.failures.values()),
-        "failures_by_reason": dict(sorted(state.failures.items())),
-        "duration_s": round(duration, 3),
-        "rps": round(state.requests / duration, 1),
-        "latency_us": latency.summary(),
-        "histogram": latency.encode(),
-        "workers": workers,
-        "generator_bound": any(
-            w["cpu_percent_max"] > GENERATOR_BOUND_PERCENT for w in workers.values()
-        ),
-        "user_class": ",".join(sorted(cls.__name__ for cls in env.user_classes)),
-        "rate": rate or None,
-        "host": env.host or "",
-        "cpu_seconds": round(sum(t.cpu_seconds for t in state.workers.values()), 3),
-        "complete": state.complete,
-        "workers_lost": state.workers_lost,
-        "rps_after_loss": _rps_after_loss(state),
-    }
-
-
-def _rps_after_loss(state: RunState) -> float | None:
-    """Requests/s the remaining workers offered after the first loss was noticed.
-
-    Locust's per-second counts are stamped by the workers as requests complete, so whole
-    seconds after the loss hold only the survivors' requests (failures included: offered load).
-    """
-    if not state.workers_lost:
-        return None
-    first = int(state.workers_lost[0]["at"]) + 1
-    last = int(state.stopped)
-    if last <= first:
-        return None
-    per_second = state.environment.stats.total.num_reqs_per_sec
-    return round(sum(per_second.get(t, 0) for t in range(first, last)) / (last - first), 1)
-
-
-def summary_text(result: dict[str, Any], path: str) -> str:
-    lat = result["latency_us"]
-    lines = [
-        f"swarmbench: {result['requests']} requests, {result['failures']} failures"
-        f" {result['failures_by_reason'] or ''}, {result['rps']:.1f} req/s"
-        f" over {result['duration_s']:.1f} s",
-        "swarmbench latency (us): "
-        + "  ".join(f"{k} {lat[k]}" for k in ("mean", "p50", "p90", "p99", "p99.9", "max")),
-        "swarmbench generator-bound: "
-        + ("YES (a worker used > 90% of a core)" if result["generator_bound"] else "no"),
-    ]
-    if path:
-        lines.append(f"swarmbench latency JSON: {path}")
-    return "\n".join(lines)
 
 
 def register() -> None:

@@ -1,5 +1,5 @@
 """A Locust master in web mode driven as the cluster bench drives it: one run per POST /swarm,
-each run's result from GET /swarmbench/latency (locust_hooks), rate and user class per run."""
+each run's result from GET /swarmbench/latency (latency_route), rate and user class per run."""
 
 from __future__ import annotations
 
