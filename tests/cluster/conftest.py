@@ -19,7 +19,10 @@ def cluster() -> Iterator[hosts.Cluster]:
     if reason:
         pytest.skip(reason)
     names = [name for group in hosts.GROUPS.values() for name in group]
-    created = hosts.create(names)
+    no_systemd = hosts.systemd_unavailable()
+    if no_systemd:
+        print(f"\ncluster: every host runs sshd alone, no systemd host: {no_systemd}")
+    created = hosts.create(names, frozenset() if no_systemd else hosts.SYSTEMD_HOSTS)
     try:
         yield created
     finally:

@@ -1,10 +1,16 @@
-"""Test hosts on one machine: network namespaces, each with sshd as PID 1 of its own namespaces.
+"""Test hosts on one machine: network namespaces, each with sshd or systemd as PID 1 of its own.
 
 Each host is a network namespace on the bridge sbr0 (198.18.0.1/24, RFC 2544 benchmarking
 range only), with its own mount/UTS/PID namespaces: / and /usr are shared with this machine,
 /opt, /var and /etc are copy-on-write overlays, /root and /run are private. Recipe and pitfalls:
 shared/notes/netns-cluster.md. Every name starts with PREFIX, so what a crashed run left behind
 is found and removed before the next run starts.
+
+A host in SYSTEMD_HOSTS boots a real systemd instead, so the playbook's systemd units run too:
+it gets its own cgroup namespace rooted at a cgroup2 directory of its own (systemd manages only
+that subtree), a private /dev and /tmp, read-only /sys and /proc/sys, no capability to load
+modules or set the clock, and an /etc layer that hides this machine's enabled units. sshd is
+Debian's ssh.service, listening on the host's address only.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class Host:
     name: str
     address: str
     directory: Path
+    systemd: bool = False
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -83,6 +90,19 @@ class Cluster:
         ]
         return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
 
+    def services(self, host: str) -> set[str]:
+        """The swarmbench services running on a host: its systemd units, else its pidfiles."""
+        if self.hosts[host].systemd:
+            listing = "systemctl list-units --state=active --plain --no-legend 'swarmbench-*'"
+            units = self.ssh(host, listing).stdout.split("\n")
+            return {
+                u.split()[0].removeprefix("swarmbench-").removesuffix(".service")
+                for u in units
+                if u.strip()
+            }
+        pidfiles = self.ssh(host, "ls /run/swarmbench 2>/dev/null").stdout.split()
+        return {name.removesuffix(".pid") for name in pidfiles}
+
 
 def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, check=check, timeout=30)
@@ -107,6 +127,39 @@ def namespaces() -> list[str]:
     return [name for name in names if name.startswith(PREFIX)]
 
 
+def _cgroup2_root() -> Path | None:
+    """Where this machine mounts cgroup2 (a hybrid machine: /sys/fs/cgroup/unified)."""
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if fields[2] == "cgroup2" and os.access(fields[1], os.W_OK):
+            return Path(fields[1])
+    return None
+
+
+def systemd_unavailable() -> str | None:
+    """Why hosts cannot boot systemd here, or None when they can."""
+    for path in ("/lib/systemd/systemd", "/lib/systemd/system/ssh.service", "/usr/bin/setpriv"):
+        if not Path(path).exists():
+            return f"systemd hosts need {path} (Debian: systemd, openssh-server, util-linux)"
+    if _cgroup2_root() is None:
+        return "systemd hosts need a writable cgroup2 mount"
+    return None
+
+
+def _remove_cgroup(path: Path) -> None:
+    """A systemd host's cgroup tree, deepest first, once its processes are gone (bounded)."""
+    deadline = time.monotonic() + 10
+    while path.exists() and time.monotonic() < deadline:
+        for directory in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if directory.is_dir():
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+        with contextlib.suppress(OSError):
+            path.rmdir()
+        if path.exists():
+            time.sleep(0.1)
+
+
 def cleanup_leftovers() -> list[str]:
     """Remove what a previous, crashed run left: its processes, namespaces, links, bridge."""
     removed = []
@@ -121,6 +174,10 @@ def cleanup_leftovers() -> list[str]:
     if _run("ip", "link", "show", BRIDGE, check=False).returncode == 0:
         _run("ip", "link", "del", BRIDGE, check=False)
         removed.append(BRIDGE)
+    root = _cgroup2_root()
+    for group in root.glob(PREFIX + "*") if root else ():
+        _remove_cgroup(group)
+        removed.append(str(group))
     for stale in Path(tempfile.gettempdir()).glob(PREFIX + "cluster-*"):
         shutil.rmtree(stale, ignore_errors=True)
     return removed
@@ -188,6 +245,126 @@ def _prepare_host(cluster: Cluster, host: Host) -> None:
     (d / "sshd_config").write_text(_sshd_config(host, cluster.workdir))
 
 
+#: Units that make no sense in a container host (devices, clock, consoles, kernel settings).
+_MASKED_UNITS = (
+    "systemd-udevd.service",
+    "systemd-udevd-control.socket",
+    "systemd-udevd-kernel.socket",
+    "systemd-udev-trigger.service",
+    "systemd-udev-settle.service",
+    "systemd-hwdb-update.service",
+    "systemd-modules-load.service",
+    "kmod-static-nodes.service",
+    "systemd-sysctl.service",
+    "systemd-binfmt.service",
+    "proc-sys-fs-binfmt_misc.automount",
+    "proc-sys-fs-binfmt_misc.mount",
+    "sys-fs-fuse-connections.mount",
+    "sys-kernel-config.mount",
+    "sys-kernel-debug.mount",
+    "sys-kernel-tracing.mount",
+    "dev-hugepages.mount",
+    "systemd-timesyncd.service",
+    "systemd-time-wait-sync.service",
+    "systemd-pstore.service",
+    "systemd-firstboot.service",
+    "systemd-repart.service",
+    "systemd-pcrphase.service",
+    "systemd-pcrphase-sysinit.service",
+    "systemd-remount-fs.service",
+    "systemd-fsck-root.service",
+    "systemd-random-seed.service",
+    "systemd-journald-audit.socket",
+    "systemd-machine-id-commit.service",
+    "getty.target",
+    "console-getty.service",
+    "getty@tty1.service",
+    "swap.target",
+    "cryptsetup.target",
+    "veritysetup.target",
+    "integritysetup.target",
+    "systemd-ask-password-console.path",
+    "systemd-ask-password-wall.path",
+    "systemd-networkd.service",
+    "systemd-resolved.service",
+    "timers.target",
+)
+_DROPPED_CAPABILITIES = (
+    "-sys_module,-sys_time,-sys_rawio,-syslog,-wake_alarm,-mac_admin,-mac_override,"
+    "-audit_control,-audit_read,-sys_boot"
+)
+
+
+def _prepare_systemd_etc(cluster: Cluster, host: Host) -> None:
+    """The host's own /etc layer: identity, sshd on its address, and only the units it needs."""
+    etc = host.directory / "etc.up"
+    units = etc / "systemd" / "system"
+    (etc / "ssh" / "sshd_config.d").mkdir(parents=True)
+    units.mkdir(parents=True)
+    (etc / "hostname").write_text(host.name + "\n")
+    (etc / "machine-id").write_text(os.urandom(16).hex() + "\n")
+    (etc / "fstab").write_text("")
+    shutil.copy(cluster.workdir / "host_key", etc / "ssh" / "swarmbench_host_key")
+    (etc / "ssh" / "swarmbench_host_key").chmod(0o600)
+    config = _sshd_config(host, cluster.workdir).splitlines()
+    config = [line for line in config if not line.startswith(("HostKey", "PidFile", "Subsystem"))]
+    config.append("HostKey /etc/ssh/swarmbench_host_key")
+    (etc / "ssh" / "sshd_config.d" / "00-swarmbench.conf").write_text("\n".join(config) + "\n")
+    # This machine's enabled units (databases, exporters...) must not start in every host:
+    # opaque upper directories hide the lower ones.
+    real = Path("/etc/systemd/system")
+    for wants in [*real.glob("*.wants"), *real.glob("*.requires")]:
+        (units / wants.name).mkdir()
+        os.setxattr(units / wants.name, "trusted.overlay.opaque", b"y")
+    (units / "multi-user.target.wants").mkdir(exist_ok=True)
+    (units / "multi-user.target.wants" / "ssh.service").symlink_to(
+        "/lib/systemd/system/ssh.service"
+    )
+    (units / "default.target").symlink_to("/lib/systemd/system/multi-user.target")
+    generators = etc / "systemd" / "system-generators"
+    generators.mkdir()
+    (generators / "systemd-sysv-generator").symlink_to("/dev/null")  # old init.d scripts
+    for unit in _MASKED_UNITS:
+        (units / unit).symlink_to("/dev/null")
+
+
+def _systemd_script(host: Host, cgroup: Path) -> str:
+    """PID 1 of a systemd host: its own cgroup, private mounts, then systemd itself."""
+    d = host.directory
+    mounts = "\n".join(
+        f"mount -t overlay overlay -o lowerdir=/{top},upperdir={d}/{top}.up,"
+        f"workdir={d}/{top}.work /{top}"
+        for top in _OVERLAID
+    )
+    boot = (
+        "mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup\n"
+        "exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+        f" setpriv --bounding-set {_DROPPED_CAPABILITIES} /lib/systemd/systemd"
+    )
+    return f"""hostname {host.name}
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+echo $$ > /sys/fs/cgroup/{cgroup.name}/cgroup.procs
+umount /sys/fs/cgroup
+{mounts}
+mount --bind {d}/root /root
+umount -l /run/netns 2>/dev/null || true
+umount -l /dev
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+mount -t tmpfs -o mode=755,nosuid tmpfs /dev
+mknod -m666 /dev/null c 1 3; mknod -m666 /dev/zero c 1 5; mknod -m666 /dev/full c 1 7
+mknod -m666 /dev/random c 1 8; mknod -m666 /dev/urandom c 1 9; mknod -m666 /dev/tty c 5 0
+mkdir -m755 /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts /dev/pts
+ln -s pts/ptmx /dev/ptmx; mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+ln -s /proc/self/fd /dev/fd; ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
+mount --bind /proc/sys /proc/sys; mount -o remount,bind,ro /proc/sys
+mount -o remount,bind,ro /sys
+exec unshare --cgroup /bin/sh -ec '{boot}'
+"""
+
+
 def _network(host: Host) -> None:
     ns = host.namespace
     _run("ip", "netns", "add", ns)
@@ -198,12 +375,25 @@ def _network(host: Host) -> None:
     _run("ip", "-n", ns, "link", "set", "eth0", "up")
 
 
+def _host_cgroup(host: Host) -> Path:
+    root = _cgroup2_root()
+    assert root is not None, "systemd hosts need cgroup2: check systemd_unavailable() first"
+    return root / host.namespace
+
+
 def _start(host: Host) -> None:
     args = ["ip", "netns", "exec", host.namespace, "unshare", "--mount", "--uts", "--pid"]
     args += ["--fork", "--kill-child", "--mount-proc", "--propagation", "private"]
-    args += ["/bin/sh", "-ec", _host_script(host)]
+    if host.systemd:
+        cgroup = _host_cgroup(host)
+        cgroup.mkdir(exist_ok=True)
+        args += ["--ipc", "/bin/sh", "-ec", _systemd_script(host, cgroup)]
+    else:
+        args += ["/bin/sh", "-ec", _host_script(host)]
     log = (host.directory / "sshd.log").open("wb")
-    host.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    host.proc = subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def _wait_ssh(host: Host, deadline: float) -> None:
@@ -219,8 +409,11 @@ def _wait_ssh(host: Host, deadline: float) -> None:
     raise RuntimeError(f"host {host.name}: sshd did not answer on {host.address}:22")
 
 
-def create(names: list[str]) -> Cluster:
-    """Start one host per name at 198.18.0.11, .12, ...; destroy() undoes all of it."""
+def create(names: list[str], systemd: frozenset[str] = frozenset()) -> Cluster:
+    """Start one host per name at 198.18.0.11, .12, ...; those in `systemd` boot systemd.
+
+    destroy() undoes all of it.
+    """
     cleanup_leftovers()
     cluster = Cluster(workdir=Path(tempfile.mkdtemp(prefix=PREFIX + "cluster-")))
     try:
@@ -229,9 +422,12 @@ def create(names: list[str]) -> Cluster:
         _run("ip", "addr", "add", f"{BRIDGE_ADDRESS}/24", "dev", BRIDGE)
         _run("ip", "link", "set", BRIDGE, "up")
         for index, name in enumerate(names):
-            host = Host(name, f"198.18.0.{FIRST_HOST + index}", cluster.workdir / "hosts" / name)
+            directory = cluster.workdir / "hosts" / name
+            host = Host(name, f"198.18.0.{FIRST_HOST + index}", directory, name in systemd)
             cluster.hosts[name] = host
             _prepare_host(cluster, host)
+            if host.systemd:
+                _prepare_systemd_etc(cluster, host)
             _network(host)
             _start(host)
         deadline = time.monotonic() + SSH_START_SECONDS
@@ -249,6 +445,8 @@ def stop_host(host: Host) -> None:
         _kill(host.proc.pid)
         host.proc.wait(timeout=10)
         host.proc = None
+    if host.systemd:
+        _remove_cgroup(_host_cgroup(host))
 
 
 def destroy(cluster: Cluster) -> None:
@@ -267,6 +465,9 @@ GROUPS = {
     "targets": ["target1"],
     "monitor": ["monitor1"],
 }
+#: Hosts that boot systemd where the machine can (systemd_unavailable()): the playbook then runs
+#: their services as systemd units, the others' with start-stop-daemon.
+SYSTEMD_HOSTS = frozenset({"worker2", "target1"})
 #: Settings of the test hosts: no apt (they share /usr with this machine), no Grafana.
 TEST_VARS = {
     "common_install_system_packages": "false",

@@ -7,6 +7,7 @@ fresh, so they can check that nothing was installed or started anywhere.
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import shlex
@@ -67,6 +68,8 @@ def test_host_not_answering_ssh_stops_naming_it(
     proc, _ = ansible.playbook(inventory, "-e", "common_reachable_timeout=5")
     assert proc.returncode != 0
     assert "host ghost (198.18.0.99) does not answer SSH" in _output(proc)
+    for name in cluster.hosts:  # the hosts that answered are not blamed
+        assert f"host {name} (" not in _output(proc), _output(proc)[-3000:]
     _assert_untouched(cluster)
 
 
@@ -84,6 +87,19 @@ def test_provision_twice_second_run_changes_nothing(
     assert set(recap) >= set(cluster.hosts), second.stdout[-3000:]
     changed = {host: counts for host, counts in recap.items() if counts != (0, 0, 0)}
     assert changed == {}, f"second run changed something: {changed}\n{second.stdout[-6000:]}"
+
+
+def test_systemd_hosts_run_their_services_as_units(cluster: hosts.Cluster) -> None:
+    on_systemd = sorted(name for name, host in cluster.hosts.items() if host.systemd)
+    if not on_systemd:
+        pytest.skip(f"no systemd host: {hosts.systemd_unavailable()}")
+    for name in on_systemd:
+        probe = cluster.ssh(name, "cat /proc/1/comm; ls /run/swarmbench")
+        assert probe.stdout.split() == ["systemd"], f"{name}: {probe.stdout}"  # and no pidfiles
+    if "worker2" in on_systemd:  # the same role on either service manager
+        assert cluster.services("worker2") == cluster.services("worker1") != set()
+    if TARGET in on_systemd:
+        assert {"target", "collector"} <= cluster.services(TARGET)
 
 
 def _master_api(cluster: hosts.Cluster, method: str, path: str, data: str = "") -> dict:
@@ -141,6 +157,47 @@ def test_distributed_run_reaches_the_target_and_prometheus(cluster: hosts.Cluste
     assert cpu[0]["metric"]["system"] == "rust-std"
 
 
+def _locust_processes(cluster: hosts.Cluster, name: str) -> list[str]:
+    # The host has its own PID namespace: only its own processes; [l] keeps grep from matching.
+    probe = cluster.ssh(name, "ps -eo pid=,args= | grep '[l]ocust' || true")
+    return probe.stdout.strip().splitlines()
+
+
+def _master_workers(cluster: hosts.Cluster, want: dict[str, int]) -> dict[str, int]:
+    """Connected workers per host, once they equal `want` (or as they are after 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        seen = collections.Counter(
+            w["id"].split("_")[0]
+            for w in _master_api(cluster, "GET", "/stats/requests")["workers"]
+            if w["state"] != "missing"
+        )
+        if dict(seen) == want or time.monotonic() > deadline:
+            return dict(seen)
+        time.sleep(0.5)
+
+
+def test_stopping_one_worker_host_stops_all_its_workers(
+    cluster: hosts.Cluster, ansible: hosts.Ansible
+) -> None:
+    # `locust --worker --processes N` forks its workers; its parent dies on TERM alone, so a
+    # stop that signals only the PID leaves the forked workers connected.
+    inventory = hosts.write_inventory(cluster)
+    with inventory.open("a") as more:
+        more.write("\n[stopping]\nworker2 cluster_state=stopped\n")
+    proc, _ = ansible.playbook(inventory)
+    assert proc.returncode == 0, _output(proc)[-6000:]
+    assert _locust_processes(cluster, "worker2") == []
+    assert _master_workers(cluster, {"worker1": 1}) == {"worker1": 1}
+
+    proc, _ = ansible.playbook(hosts.write_inventory(cluster))
+    assert proc.returncode == 0, _output(proc)[-6000:]
+    both = {"worker1": 1, "worker2": 1}
+    assert _master_workers(cluster, both) == both
+    for name in both:  # workers_processes=1: the parent and the worker it forked
+        assert len(_locust_processes(cluster, name)) == 2, _locust_processes(cluster, name)
+
+
 def test_switching_the_system_restarts_only_the_target(
     cluster: hosts.Cluster, ansible: hosts.Ansible
 ) -> None:
@@ -170,7 +227,10 @@ def test_cluster_state_stopped_stops_every_service(
     print(f"\nstopping the cluster took {seconds:.1f} s")
     assert proc.returncode == 0, _output(proc)[-6000:]
     for name in cluster.hosts:
-        # Each host has its own PID namespace: what runs there is sshd (PID 1) and this probe.
+        # Each host has its own PID namespace: what runs there is sshd (PID 1, or under systemd),
+        # systemd's own daemons on a systemd host, and this probe.
         probe = cluster.ssh(name, "ps -eo comm= | sort -u; ls /run/swarmbench")
         left = set(probe.stdout.split()) - {"sshd", "bash", "sh", "ps", "sort", "ls"}
+        left = {p for p in left if not p.startswith(("systemd", "(sd-", "dbus-"))}
         assert left == set(), f"{name} still runs or keeps pidfiles of: {left}"
+        assert cluster.services(name) == set(), name

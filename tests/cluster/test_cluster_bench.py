@@ -43,11 +43,7 @@ def _bench(
 
 
 def _services_running(cluster: hosts.Cluster) -> dict[str, set[str]]:
-    found = {}
-    for name in cluster.hosts:
-        probe = cluster.ssh(name, "ls /run/swarmbench 2>/dev/null")
-        found[name] = set(probe.stdout.split())
-    return found
+    return {name: cluster.services(name) for name in cluster.hosts}
 
 
 def _one_line_exit_2(proc: subprocess.CompletedProcess[str], expected: str) -> None:
