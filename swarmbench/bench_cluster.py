@@ -49,9 +49,9 @@ _MSG = re.compile(r'(?:FAILED|UNREACHABLE)! => .*?"msg": ("(?:[^"\\]|\\.)*")')
 def _playbook_message(text: str) -> str:
     """The playbook's own one-line reason (its checks name the group, host or system).
 
-    A rescued error reappears inside the playbook's message about it, and the hosts that did
-    answer are stopped with a shorter copy of it: the longest message that no other contains
-    is the one naming what went wrong.
+    A module's error that a check then names (an SSH timeout, say) reappears inside the
+    check's message: the longest message that no other contains is the one naming what went
+    wrong.
     """
     found = [str(json.loads(m)).strip() for m in _MSG.findall(text)]
     found = [m for m in found if m and not any(m != other and m in other for other in found)]
@@ -242,7 +242,7 @@ def _expected_workers(inv: Inventory) -> int:
 
 
 @contextmanager
-def _tunnel(inv: Inventory, log_dir: Path) -> Iterator[str]:
+def tunnel(inv: Inventory, log_dir: Path) -> Iterator[str]:
     """ssh -L to the master's loopback web UI; yields the local URL, stops ssh by PID."""
     master = inv.one("master")
     web_host = str(inv.var(master, "master_web_host", "127.0.0.1"))
@@ -292,7 +292,7 @@ def opener(inv: Inventory) -> Any:
         monitor = inv.one("monitor")
         port = int(inv.var(monitor, "monitor_prometheus_port", 9090))
         prom = PrometheusAPI(f"http://{inv.address(monitor)}:{port}")
-        with _tunnel(inv, log_dir) as url:
+        with tunnel(inv, log_dir) as url:
             master = cluster_locust.RemoteMaster(url, _expected_workers(inv))
             yield ClusterBackend(inv, config, log_dir, master, prom, first, extra)
 
