@@ -11,6 +11,7 @@
 
 use hyperlane::tokio;
 use hyperlane::*;
+use sb_common::shutdown::shutdown_signal;
 
 const BODY: &[u8] = b"Hello";
 
@@ -50,16 +51,6 @@ fn usage(msg: &str) -> ! {
 }
 
 
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-}
 
 fn main() {
     let args = sb_common::args::parse("sb-hyperlane");

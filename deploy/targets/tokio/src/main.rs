@@ -10,6 +10,7 @@
 //! hand with `--threads` worker threads.
 
 use sb_common::scan;
+use sb_common::shutdown::shutdown_signal;
 
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -80,16 +81,6 @@ async fn serve(listener: TcpListener) {
             // e.g. EMFILE under a connection storm: back off briefly.
             Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
         }
-    }
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
     }
 }
 
