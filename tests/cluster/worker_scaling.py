@@ -9,7 +9,8 @@ of workers: each worker process gets the same CPU quota on core 0 (a cgroup: `--
 core), the master runs on core 0 too, the target host's processes on core 1, where even two
 workers' load leaves the server most of its core. Rounds alternate the order (1 then 2, 2 then
 1, ...) so drift on a shared machine hits both alike. It prints every run, the workers' and the
-target's CPU (the quota must bind, the target must not), and the ratio of the medians.
+target's CPU (the quota must bind, the target must not), and the ratio of the medians; a run
+whose workers got under 85% of their quota was paced by other load and is left out.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ MASTER, TARGET = hosts.GROUPS["master"][0], hosts.GROUPS["targets"][0]
 GENERATOR_CORE, TARGET_CORE = 0, 1
 CFS_PERIOD_US = 10_000  # a short period: throttling in small steps, not 100 ms stalls
 WORKERS_TIMEOUT_S = 60.0
+#: A run whose workers got less of their quota than this was paced by other load, not the quota.
+STARVED_SHARE = 0.85
 # The service commands of roles/common/tasks/service_daemon.yml, for hosts without systemd.
 _RUN, _LOG, _ROOT = "/run/swarmbench", "/var/log/swarmbench", "/opt/swarmbench"
 STOP_WORKER = f"{_ROOT}/services/stop-service.sh {_RUN}/worker.pid"
@@ -233,7 +236,7 @@ def measure(
             for index in range(rounds):
                 for count in (1, 2) if index % 2 == 0 else (2, 1):
                     run = scaling.run(count, users_per_worker, duration_s, f"{index}-{count}")
-                    print(_line(run), flush=True)
+                    print(_line(run, worker_cpu), flush=True)
                     runs.append(run)
             scaling.use_workers(len(WORKERS))
     finally:
@@ -246,27 +249,37 @@ def measure(
     return runs
 
 
-def _line(run: Run) -> str:
+def _starved(run: Run, worker_cpu: float) -> bool:
+    """Other load took core 0 from the workers: the quota, not the machine, must set the pace."""
+    return run.worker_cores < STARVED_SHARE * worker_cpu * run.workers
+
+
+def _line(run: Run, worker_cpu: float) -> str:
     counts = " + ".join(f"{n} {c:,}" for n, c in sorted(run.per_worker.items()))
+    starved = "  STARVED: other load took the workers' core" if _starved(run, worker_cpu) else ""
     return (
         f"{run.workers} worker(s): {run.rps:9,.0f} req/s  workers' CPU {run.worker_cores:.2f} cores"
-        f"  target's CPU {run.target_cores:.2f} cores  ({counts})"
+        f"  target's CPU {run.target_cores:.2f} cores  ({counts}){starved}"
     )
 
 
-def ratio(runs: list[Run]) -> float:
-    one = statistics.median(r.rps for r in runs if r.workers == 1)
-    two = statistics.median(r.rps for r in runs if r.workers == 2)
-    return two / one if one else 0.0
+def _medians(runs: list[Run], worker_cpu: float) -> tuple[float, float, int]:
+    """Medians of the 1- and 2-worker runs, starved runs left out while each count keeps one."""
+    kept = [r for r in runs if not _starved(r, worker_cpu)]
+    if {r.workers for r in kept} != {1, 2}:
+        kept = runs
+    one = statistics.median(r.rps for r in kept if r.workers == 1)
+    two = statistics.median(r.rps for r in kept if r.workers == 2)
+    return one, two, len(runs) - len(kept)
 
 
 def summary(runs: list[Run], worker_cpu: float) -> str:
-    one = statistics.median(r.rps for r in runs if r.workers == 1)
-    two = statistics.median(r.rps for r in runs if r.workers == 2)
+    one, two, left_out = _medians(runs, worker_cpu)
     target = max(r.target_cores for r in runs)
+    starved = f", {left_out} starved run(s) left out" if left_out else ""
     return (
-        f"median of {sum(r.workers == 1 for r in runs)} runs each: 1 worker {one:,.0f} req/s,"
-        f" 2 workers {two:,.0f} req/s -> {ratio(runs):.2f}x"
+        f"medians of {len(runs)} runs{starved}: 1 worker {one:,.0f} req/s,"
+        f" 2 workers {two:,.0f} req/s -> {two / one if one else 0:.2f}x"
         f" (each worker held to {worker_cpu:g} of core {GENERATOR_CORE}; target on core"
         f" {TARGET_CORE}, busiest run {target:.2f} of it)"
     )
