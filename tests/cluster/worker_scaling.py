@@ -1,6 +1,6 @@
 """Benchmark: the generator capacity of 2 Locust workers against 1, on the namespaced hosts.
 
-    .venv/bin/python tests/cluster/worker_scaling.py [--rounds 3] [--duration 5] [--worker-cpu 0.25]
+    .venv/bin/python tests/cluster/worker_scaling.py [--rounds 5] [--duration 5] [--worker-cpu 0.4]
 
 It creates the five hosts of hosts.py (master, 2 workers, target, monitor), provisions them with
 playbooks/cluster.yml and drives the master's web API as `swarmbench bench --inventory` does.
@@ -273,16 +273,39 @@ def _medians(runs: list[Run], worker_cpu: float) -> tuple[float, float, int]:
     return one, two, len(runs) - len(kept)
 
 
+def _paired_ratios(runs: list[Run], worker_cpu: float) -> list[float]:
+    """2-worker over 1-worker req/s within each round (its two runs are adjacent in time)."""
+    ratios = []
+    for first, second in zip(runs[::2], runs[1::2], strict=False):
+        if _starved(first, worker_cpu) or _starved(second, worker_cpu):
+            continue
+        one, two = sorted((first, second), key=lambda r: r.workers)
+        ratios.append(two.rps / one.rps if one.rps else 0.0)
+    return ratios
+
+
+def _per_core(runs: list[Run], workers: int) -> float:
+    """Requests per second of worker CPU: what one worker does with a whole core's time."""
+    return statistics.median(r.rps / r.worker_cores for r in runs if r.workers == workers)
+
+
 def summary(runs: list[Run], worker_cpu: float) -> str:
     one, two, left_out = _medians(runs, worker_cpu)
     target = max(r.target_cores for r in runs)
     starved = f", {left_out} starved run(s) left out" if left_out else ""
-    return (
+    paired = _paired_ratios(runs, worker_cpu)
+    rounds = ", ".join(f"{r:.2f}" for r in paired)
+    lines = [
         f"medians of {len(runs)} runs{starved}: 1 worker {one:,.0f} req/s,"
         f" 2 workers {two:,.0f} req/s -> {two / one if one else 0:.2f}x"
         f" (each worker held to {worker_cpu:g} of core {GENERATOR_CORE}; target on core"
-        f" {TARGET_CORE}, busiest run {target:.2f} of it)"
-    )
+        f" {TARGET_CORE}, busiest run {target:.2f} of it)",
+        f"per round (adjacent runs): {rounds} -> median"
+        f" {statistics.median(paired) if paired else 0:.2f}x",
+        f"requests per worker CPU-second: 1 worker {_per_core(runs, 1):,.0f},"
+        f" 2 workers {_per_core(runs, 2):,.0f}",
+    ]
+    return "\n".join(lines)
 
 
 @contextlib.contextmanager
@@ -305,10 +328,10 @@ def provisioned_cluster(system: str) -> Iterator[tuple[hosts.Cluster, Path]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each configuration")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each configuration")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per run")
     parser.add_argument("--users-per-worker", type=int, default=16)
-    parser.add_argument("--worker-cpu", type=float, default=0.25, help="each worker's CPU quota")
+    parser.add_argument("--worker-cpu", type=float, default=0.4, help="each worker's CPU quota")
     parser.add_argument("--system", default="rust-std", help="the target server")
     args = parser.parse_args()
     reason = hosts.available() or (None if cgroup_base() else "no cgroup CPU controller here")
