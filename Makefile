@@ -15,8 +15,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# systemd: two of the cluster tests' hosts boot it (never this machine's own init).
 DEBIAN_PACKAGES := python3-venv python3-dev wrk apache2-utils prometheus \
-	prometheus-node-exporter openssh-server iproute2 util-linux chromium procps
+	prometheus-node-exporter openssh-server iproute2 util-linux chromium procps systemd
 
 PYTEST_ARGS ?=
 
