@@ -37,9 +37,10 @@ BUCKETS_US: tuple[int, ...] = (
 #: Distinct failure reasons exported; the rest are summed as "other" (labels stay a small set).
 MAX_REASONS = 20
 REASON_CHARS = 80
-#: At quit, wait for Prometheus's next scrape (so it sees the final totals) at most this long,
-#: or 1.5 observed scrape intervals if shorter.
+#: At quit, wait for Prometheus's next FINAL_SCRAPES scrapes (so rules see the final totals) at
+#: most this long, or 2.5 observed scrape intervals if shorter.
 FINAL_SCRAPE_WAIT_S = 10.0
+FINAL_SCRAPES = 2
 #: Locust's WorkerNode.state for a worker that stopped sending heartbeats.
 _MISSING = "missing"
 
@@ -78,11 +79,13 @@ class MasterCollector(Collector):
         self.environment = environment
         self._latency = latency
         self._mono = _Monotonic()
-        #: Monotonic times of the last two scrapes, for the final-scrape wait at quit.
+        #: Monotonic times of the last two scrapes and their count, for the wait at quit.
         self.scraped_at: list[float] = []
+        self.scrapes = 0
 
     def collect(self) -> Iterator[Metric]:
         self.scraped_at = [*self.scraped_at[-1:], time.monotonic()]
+        self.scrapes += 1
         runner = getattr(self.environment, "runner", None)
         yield self._run_info()
         if runner is None:
@@ -220,10 +223,13 @@ def start_exporter(
 
 
 def _await_final_scrape(collector: MasterCollector) -> None:
-    """Let a scraping Prometheus read the final totals before this process exits.
+    """Let a scraping Prometheus read the final totals twice before this process exits.
 
     Headless Locust quits right after the last worker report; without this the last scrape may
-    predate it and Prometheus would miss the run's final seconds. No scrape yet: no wait.
+    predate it and Prometheus would miss the run's final seconds. Twice: a rate() recording rule
+    needs two samples in one evaluation, and with scrapes and evaluations one interval apart a
+    short run's last two samples can fall either side of an evaluation, leaving its panels
+    empty. No scrape yet: no wait.
     """
     import gevent
 
@@ -233,7 +239,8 @@ def _await_final_scrape(collector: MasterCollector) -> None:
     wait = FINAL_SCRAPE_WAIT_S
     if len(collector.scraped_at) == 2:
         interval = collector.scraped_at[1] - collector.scraped_at[0]
-        wait = min(wait, max(1.5 * interval, 0.5))
+        wait = min(wait, max(2.5 * interval, 1.0))
     deadline = quit_at + wait
-    while collector.scraped_at[-1] < quit_at and time.monotonic() < deadline:
+    wanted = collector.scrapes + FINAL_SCRAPES
+    while collector.scrapes < wanted and time.monotonic() < deadline:
         gevent.sleep(0.05)
