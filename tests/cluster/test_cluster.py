@@ -177,24 +177,28 @@ def _master_workers(cluster: hosts.Cluster, want: dict[str, int]) -> dict[str, i
         time.sleep(0.5)
 
 
-def test_stopping_one_worker_host_stops_all_its_workers(
+def test_stopping_the_worker_hosts_stops_all_their_workers(
     cluster: hosts.Cluster, ansible: hosts.Ansible
 ) -> None:
     # `locust --worker --processes N` forks its workers; its parent dies on TERM alone, so a
-    # stop that signals only the PID leaves the forked workers connected.
+    # stop that signals only the PID leaves the forked workers connected. The master keeps
+    # running (a master that quits takes its workers with it and would hide that), and the two
+    # worker hosts stop through both service managers where one of them runs systemd.
+    workers = hosts.GROUPS["workers"]
     inventory = hosts.write_inventory(cluster)
     with inventory.open("a") as more:
-        more.write("\n[stopping]\nworker2 cluster_state=stopped\n")
+        more.write("\n[stopping]\n" + "".join(f"{n} cluster_state=stopped\n" for n in workers))
     proc, _ = ansible.playbook(inventory)
     assert proc.returncode == 0, _output(proc)[-6000:]
-    assert _locust_processes(cluster, "worker2") == []
-    assert _master_workers(cluster, {"worker1": 1}) == {"worker1": 1}
+    for name in workers:
+        assert _locust_processes(cluster, name) == [], name
+    assert _master_workers(cluster, {}) == {}
 
     proc, _ = ansible.playbook(hosts.write_inventory(cluster))
     assert proc.returncode == 0, _output(proc)[-6000:]
-    both = {"worker1": 1, "worker2": 1}
-    assert _master_workers(cluster, both) == both
-    for name in both:  # workers_processes=1: the parent and the worker it forked
+    one_each = dict.fromkeys(workers, 1)
+    assert _master_workers(cluster, one_each) == one_each
+    for name in workers:  # workers_processes=1: the parent and the worker it forked
         assert len(_locust_processes(cluster, name)) == 2, _locust_processes(cluster, name)
 
 
