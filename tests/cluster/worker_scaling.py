@@ -9,8 +9,9 @@ of workers: each worker process gets the same CPU quota on core 0 (a cgroup: `--
 core), the master runs on core 0 too, the target host's processes on core 1, where even two
 workers' load leaves the server most of its core. Rounds alternate the order (1 then 2, 2 then
 1, ...) so drift on a shared machine hits both alike. It prints every run, the workers' and the
-target's CPU (the quota must bind, the target must not), and the ratio of the medians; a run
-whose workers got under 85% of their quota was paced by other load and is left out.
+target's CPU (the quota must bind, the target must not), the ratio of the medians, each round's
+ratio, and requests per worker CPU-second; a run whose workers got under 85% of their quota was
+paced by other load and is left out.
 """
 
 from __future__ import annotations
