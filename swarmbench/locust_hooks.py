@@ -17,6 +17,9 @@ master   on worker_report: merge into the run's cumulative histogram and totals,
          merging live in master_run_state, the JSON in latency_json.
 local    (standalone) the process's own recorder is the run; its CPU comes from psutil.
 
+The report's format and the freeze message's name are defined in worker_report, which the
+worker simulator (workersim) uses too.
+
 Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
 --metrics-bind, --run-id, --system. In web mode each is also a /swarm form field, so one master
 takes a new rate, system and run id per run (the cluster bench's way in).
@@ -31,7 +34,6 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,12 +59,11 @@ from swarmbench.latency_json import (
 from swarmbench.latency_route import add_latency_route
 from swarmbench.locust_users import recorder_for
 from swarmbench.master_run_state import RunState, WorkerTally
+from swarmbench.worker_report import FREEZE_MESSAGE, REPORT_KEY, read_report, report_payload
 
 log = logging.getLogger(__name__)
 
-FREEZE_MESSAGE = "swarmbench_freeze"
 USERS_MESSAGE = "swarmbench_users"
-REPORT_KEY = "swarmbench"
 CPU_SAMPLE_INTERVAL_S = 1.0
 DEFAULT_METRICS_BIND = "127.0.0.1:9646"
 #: How often the master looks for workers Locust has marked missing.
@@ -195,26 +196,6 @@ def _start_exporter(environment: Environment, host: str, port: int) -> None:
 
 
 # -- worker side -------------------------------------------------------------------------------
-def report_payload(
-    latency: LatencyHistogram,
-    requests: int,
-    failures: Mapping[str, int],
-    cpu_s: float,
-    wall_s: float,
-    *,
-    final: bool,
-) -> dict[str, Any]:
-    """swarmbench's part of one worker report (the worker simulator sends the same)."""
-    return {
-        "cpu_seconds": cpu_s,
-        "wall_seconds": wall_s,
-        "histogram": latency.encode_delta(),
-        "requests": requests,
-        "failures": dict(failures),
-        "final": final,
-    }
-
-
 def on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
     env = _proc.worker_env
     if env is None:
@@ -249,10 +230,11 @@ def _on_users(environment: Environment, msg: Message, **_kwargs: Any) -> None:
 # -- master side -------------------------------------------------------------------------------
 def on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
     state = _proc.state
-    report = data.get(REPORT_KEY)
-    if state is None or report is None:
+    if state is None:
         return
-    state.merge_report(client_id, report)
+    report = read_report(data)
+    if report is not None:
+        state.merge_report(client_id, report)
 
 
 def yield_after_report(**_kwargs: Any) -> None:

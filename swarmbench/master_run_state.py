@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from locust.env import Environment
 
 from swarmbench.cpu_meter import CpuMeter
 from swarmbench.latency import LatencyHistogram
+from swarmbench.worker_report import WorkerReport
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +58,20 @@ class RunState:
     #: workers lost during the run: {"id", "at" (marked missing), "last_seen"}, epoch seconds
     workers_lost: list[dict[str, Any]] = field(default_factory=list)
 
-    def merge_report(self, client_id: str, report: Mapping[str, Any]) -> None:
-        """Add swarmbench's part of one worker report (locust_hooks.report_payload's keys)."""
-        self.latency.merge_delta(report["histogram"])
-        self.requests += int(report["requests"])
-        for reason, count in report["failures"].items():
-            self.failures[reason] = self.failures.get(reason, 0) + int(count)
+    def merge_report(self, client_id: str, report: WorkerReport) -> None:
+        """Add swarmbench's part of one worker report (worker_report.read_report's result)."""
+        self.latency.merge_delta(report.histogram)
+        self.requests += report.requests
+        for reason, count in report.failures.items():
+            self.failures[reason] = self.failures.get(reason, 0) + count
         tally = self.workers.setdefault(client_id, WorkerTally())
-        tally.requests += int(report["requests"])
-        if report["requests"]:
-            tally.cpu_seconds += report["cpu_seconds"]
+        tally.requests += report.requests
+        if report.requests:
+            tally.cpu_seconds += report.cpu_seconds
             # A window under half a second (the final report) says little about saturation.
-            if report["wall_seconds"] >= MIN_CPU_WINDOW_S:
-                tally.cpu_samples.append(100 * report["cpu_seconds"] / report["wall_seconds"])
-        if report["final"]:
+            if report.wall_seconds >= MIN_CPU_WINDOW_S:
+                tally.cpu_samples.append(100 * report.cpu_seconds / report.wall_seconds)
+        if report.final:
             self.awaiting_final.discard(client_id)
 
     def record_lost(self, missing: Iterable[str]) -> None:

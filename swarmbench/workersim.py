@@ -4,7 +4,7 @@ A benchmark tool for the master, not a test double. Every simulated worker owns 
 `locust.rpc.zmqrpc.Client` (its own identity, ZeroMQ context and socket) and sends what a
 `WorkerRunner` sends: client_ready, a heartbeat every HEARTBEAT_INTERVAL with state, CPU and
 memory, spawning / spawning_complete on spawn, a stats report every WORKER_REPORT_INTERVAL
-(Locust's StatsEntry serialisation plus swarmbench's payload built by locust_hooks), a final
+(Locust's StatsEntry serialisation plus swarmbench's payload built by worker_report), a final
 report on swarmbench_freeze, client_stopped / client_ready on stop, and leaves on quit.
 
 The load itself is not generated: each report carries one of a few pre-drawn intervals (a
@@ -34,8 +34,9 @@ from locust import runners
 from locust.rpc import Message, zmqrpc
 from locust.stats import RequestStats, StatsEntry, StatsError, bucket_response_time
 
-from swarmbench import atomic, locust_hooks, options
+from swarmbench import atomic, options
 from swarmbench.latency import LatencyHistogram
+from swarmbench.worker_report import FREEZE_MESSAGE, REPORT_KEY, report_payload
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ class SimWorker:
             self.state = runners.STATE_RUNNING
             data = {"user_classes_count": counts, "user_count": self.users}
             self.client.send(Message("spawning_complete", data, self.id))
-        elif msg.type == locust_hooks.FREEZE_MESSAGE:
+        elif msg.type == FREEZE_MESSAGE:
             self.frozen = True
             self._send_stats(final=True)
         elif msg.type == "stop":
@@ -224,7 +225,7 @@ class SimWorker:
         requests = interval.requests if interval else 0
         failures = {"reset": interval.failures} if interval and interval.failures else {}
         cpu = 0.6 * runners.WORKER_REPORT_INTERVAL
-        data[locust_hooks.REPORT_KEY] = locust_hooks.report_payload(
+        data[REPORT_KEY] = report_payload(
             latency, requests, failures, cpu, runners.WORKER_REPORT_INTERVAL, final=final
         )
         msg = Message("stats", data, self.id)

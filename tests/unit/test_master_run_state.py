@@ -4,7 +4,6 @@ and the latency JSON built from it."""
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from locust import User
@@ -12,20 +11,24 @@ from locust.env import Environment
 
 from swarmbench.latency import LatencyHistogram
 from swarmbench.latency_json import build_result, json_path, store_result, stored_result
-from swarmbench.locust_hooks import report_payload
 from swarmbench.master_run_state import RunState
+from swarmbench.worker_report import REPORT_KEY, WorkerReport, read_report, report_payload
 
 
 class KeepAliveUser(User):
     abstract = False
 
 
-def _report(latencies_us: list[int], failures: dict[str, int], *, final: bool) -> dict[str, Any]:
+def _report(latencies_us: list[int], failures: dict[str, int], *, final: bool) -> WorkerReport:
     hist = LatencyHistogram()
     for us in latencies_us:
         hist.record(us)
     requests = len(latencies_us)
-    return report_payload(hist, requests, failures, 0.8, 1.0, final=final)
+    report = read_report(
+        {REPORT_KEY: report_payload(hist, requests, failures, 0.8, 1.0, final=final)}
+    )
+    assert report is not None
+    return report
 
 
 @pytest.fixture
