@@ -54,15 +54,16 @@ class RemoteMaster:
     def stats(self) -> dict[str, Any]:
         return self._get("/stats/requests")
 
-    def workers(self) -> list[dict[str, Any]]:
-        return list(self.stats().get("workers", []))
+    def connected_workers(self) -> list[str]:
+        """The ids of the workers connected now, those that stopped sending heartbeats left out."""
+        return _connected(self.stats())
 
     def wait_ready(self, timeout: float = WORKERS_TIMEOUT_S) -> None:
         """Idle, with every expected worker connected and not missing."""
         deadline = time.monotonic() + timeout
         while True:
             stats = self.stats()
-            ready = [w for w in stats.get("workers", []) if w.get("state") != "missing"]
+            ready = _connected(stats)
             if stats.get("state") in ("running", "spawning"):
                 self._get("/stop")  # a run someone left going: this bench owns the master now
             elif len(ready) >= self.expected_workers:
@@ -111,6 +112,10 @@ class RemoteMaster:
             if int(found["run"]) > before and found["finished"]:
                 return dict(found["result"])
         raise MasterError(f"no result from the master within {timeout:g} s")
+
+
+def _connected(stats: dict[str, Any]) -> list[str]:
+    return [w["id"] for w in stats.get("workers", []) if w.get("state") != "missing"]
 
 
 def run_locust(

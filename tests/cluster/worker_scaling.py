@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import hosts  # the harness beside this file
 
-from swarmbench import cluster_locust, generators, inventory
+from swarmbench import cluster_locust, generators, inventory, pinning
 from swarmbench.bench_cluster import tunnel
 
 WORKERS = hosts.GROUPS["workers"]
@@ -158,10 +158,6 @@ class Run:
     target_cores: float
 
 
-def _connected(master: cluster_locust.RemoteMaster) -> list[str]:
-    return [w["id"] for w in master.workers() if w.get("state") != "missing"]
-
-
 @dataclass
 class _Scaling:
     cluster: hosts.Cluster
@@ -178,9 +174,10 @@ class _Scaling:
             if proc.returncode not in (0, 1):  # 1: it already ran / was not running
                 raise RuntimeError(f"{name}: {command}: {proc.stderr.strip()}")
         deadline = time.monotonic() + WORKERS_TIMEOUT_S
-        while len(_connected(self.master)) != count:
+        while len(self.master.connected_workers()) != count:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"master has workers {_connected(self.master)}, wanted {count}")
+                connected = self.master.connected_workers()
+                raise RuntimeError(f"master has workers {connected}, wanted {count}")
             time.sleep(0.5)
         self.master.expected_workers = count
 
@@ -245,7 +242,7 @@ def measure(
         for name in WORKERS:  # as the playbook left them, also after a failure
             cluster.ssh(name, _worker_command(cluster.hosts[name], start=True))
         for name in (*WORKERS, MASTER, TARGET):
-            _pin(host_pids(name), set(range(os.cpu_count() or 1)))
+            _pin(host_pids(name), set(pinning.available_cpus()))
         shutil.rmtree(workdir, ignore_errors=True)
     return runs
 
