@@ -1,12 +1,14 @@
 # swarmbench: the README's commands.
 #   make bench   rerun the benchmark's matrix on this machine (quick profile)
 #   make test    everything CI runs: lint, unit, integration and cluster tests
+#   make unit    the unit tests alone, for the edit-test loop
 # Both install what they need on a fresh Debian machine as root.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-# rustup and the Go tarball install outside Debian's PATH.
-export PATH := $(HOME)/.cargo/bin:/usr/local/go/bin:$(PATH)
+# rustup and the Go tarball install outside Debian's PATH (TOOL_PATHS= leaves them out).
+TOOL_PATHS ?= $(HOME)/.cargo/bin:/usr/local/go/bin
+export PATH := $(if $(TOOL_PATHS),$(TOOL_PATHS):)$(PATH)
 
 # The venv's Python is Debian's, not one under /root: the namespaced test hosts each get a
 # private /root and must still run the controller's interpreter.
@@ -21,11 +23,12 @@ DEBIAN_PACKAGES := python3-venv python3-dev wrk apache2-utils prometheus \
 
 PYTEST_ARGS ?=
 
-.PHONY: help bench test lint system-deps venv toolchains targets clean
+.PHONY: help bench test unit lint system-deps venv toolchains targets clean
 
 help:
 	@echo "make bench   run the benchmark matrix locally (quick profile)"
 	@echo "make test    lint and run the whole test suite"
+	@echo "make unit    the unit tests only (seconds): the edit-test loop"
 
 system-deps:
 	@if [ ! -r /etc/debian_version ]; then \
@@ -42,12 +45,21 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
+# Rust and Node.js: where missing, Debian's own (bookworm: rustc-web/cargo-web 1.96, nodejs).
+# Go: Debian 12's golang-go (1.19) is too old for gin, so a missing go is named, not installed.
 toolchains:
-	@ok=1; \
-	command -v cargo >/dev/null || { echo "swarmbench: cargo not found; install Rust with rustup (https://rustup.rs), Debian's rustc is too old"; ok=0; }; \
-	command -v go >/dev/null || { echo "swarmbench: go not found; install Go >= 1.22 (https://go.dev/dl) or Debian's golang-go from bookworm-backports"; ok=0; }; \
-	command -v node >/dev/null || { echo "swarmbench: node not found; install Node.js >= 18 (Debian: apt-get install nodejs)"; ok=0; }; \
-	[ $$ok = 1 ] || exit 2
+	@missing=""; \
+	command -v cargo >/dev/null || missing="$$missing cargo-web"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	if [ -n "$$missing" ]; then \
+	  if [ ! -r /etc/debian_version ] || [ "$$(id -u)" != 0 ]; then \
+	    echo "swarmbench: missing toolchains; as root on Debian: apt-get install$$missing (or rustup.rs for Rust, nodejs.org for Node.js)"; \
+	    exit 2; fi; \
+	  echo "Installing Debian's toolchains:$$missing"; \
+	  apt-get update -q; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@command -v go >/dev/null || { echo "swarmbench: go not found; install Go >= 1.22 (https://go.dev/dl, unpacked in /usr/local/go) or golang-go from bookworm-backports"; exit 2; }
 
 $(STAMP): pyproject.toml | system-deps
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -64,6 +76,14 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy swarmbench collectors
+	@# import-linter reads the package's folder; collectors/ installs as swarmbench.collectors,
+	@# so the layers are checked on a copy that has it where it is imported from.
+	@rm -rf build/import-layers && mkdir -p build/import-layers
+	@cp -r swarmbench build/import-layers/ && cp -r collectors build/import-layers/swarmbench/
+	cd build/import-layers && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports $(CURDIR)/pyproject.toml
+
+unit: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 test: venv toolchains targets lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -25,6 +25,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from swarmbench.errors import UsageError
+from swarmbench.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ _MISSING = "missing"
 
 
 class LatencyHistogram(Protocol):
-    """What the engine's swarmbench.latency.LatencyHistogram offers this collector."""
+    """What the engine's swarmbench.engine.latency.LatencyHistogram offers this collector."""
 
     @property
     def count(self) -> int: ...
@@ -92,7 +93,7 @@ class MasterCollector(Collector):
             return
         total = runner.stats.total
         requests = CounterMetricFamily(
-            "swarmbench_requests", "Requests completed (successes and failures)."
+            metrics.REQUESTS, "Requests completed (successes and failures)."
         )
         requests.add_metric([], self._mono("requests", float(total.num_requests)))
         yield requests
@@ -100,7 +101,7 @@ class MasterCollector(Collector):
         histogram = self._histogram()
         if histogram is not None:
             yield histogram
-        users = GaugeMetricFamily("swarmbench_users", "Simulated users running.")
+        users = GaugeMetricFamily(metrics.USERS, "Simulated users running.")
         users.add_metric([], float(runner.user_count))
         yield users
         yield from self._workers(runner)
@@ -110,7 +111,7 @@ class MasterCollector(Collector):
         classes = getattr(self.environment, "user_classes", None) or []
         names = {cls.__name__ for cls in classes}
         keepalive = "off" if names == {"CloseUser"} else "on" if names == {"KeepAliveUser"} else ""
-        info = InfoMetricFamily("swarmbench_run", "The run this Locust serves; value always 1.")
+        info = InfoMetricFamily(metrics.RUN, "The run this Locust serves; value always 1.")
         info.add_metric(
             [],
             {
@@ -131,7 +132,7 @@ class MasterCollector(Collector):
         known = sum(n for _, n in kept)
         other = max(int(runner.stats.total.num_failures) - known, 0)
         family = CounterMetricFamily(
-            "swarmbench_request_failures", "Requests that failed, by reason.", labels=["reason"]
+            metrics.REQUEST_FAILURES, "Requests that failed, by reason.", labels=["reason"]
         )
         for reason, count in [*kept, ("other", other)]:
             family.add_metric([reason], self._mono(f"fail:{reason}", float(count)))
@@ -150,7 +151,7 @@ class MasterCollector(Collector):
         buckets.append(("+Inf", self._mono("le:+Inf", float(count))))
         total_s = self._mono("sum", float(hist.mean_us) * count / 1e6 if count else 0.0)
         return HistogramMetricFamily(
-            "swarmbench_request_duration_seconds",
+            metrics.REQUEST_DURATION_SECONDS,
             "Request latency from the load generator's view, in seconds.",
             buckets=buckets,
             sum_value=total_s,
@@ -159,7 +160,7 @@ class MasterCollector(Collector):
     def _workers(self, runner: Any) -> Iterator[Metric]:
         clients = getattr(runner, "clients", None)
         cpu = GaugeMetricFamily(
-            "swarmbench_worker_cpu_ratio",
+            metrics.WORKER_CPU_RATIO,
             "CPU of each load-generating process as reported to the master, 1.0 = one core.",
             labels=["worker"],
         )
@@ -171,7 +172,7 @@ class MasterCollector(Collector):
             for node in list(clients.values()):
                 if node.state != _MISSING:
                     cpu.add_metric([_worker_label(runner, str(node.id))], node.cpu_usage / 100)
-        workers = GaugeMetricFamily("swarmbench_workers", "Workers connected to the master.")
+        workers = GaugeMetricFamily(metrics.WORKERS, "Workers connected to the master.")
         workers.add_metric([], float(count))
         yield workers
         yield cpu

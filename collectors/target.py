@@ -9,15 +9,16 @@ registry it serves.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from swarmbench.telemetry import metrics
+from swarmbench.telemetry.process_tree import TreeReading, read_tree
 
 log = logging.getLogger(__name__)
 
@@ -71,30 +72,18 @@ def by_listen_port(port: int) -> Finder:
 #: Gauges exported while the server is up: name, HELP, TreeReading field.
 _GAUGES = (
     (
-        "swarmbench_target_resident_memory_bytes",
+        metrics.TARGET_RSS_BYTES,
         "Resident memory summed over the tree, in bytes.",
         "rss_bytes",
     ),
-    ("swarmbench_target_threads", "OS threads in the server's process tree.", "threads"),
-    ("swarmbench_target_open_fds", "Open file descriptors in the server's process tree.", "fds"),
+    (metrics.TARGET_THREADS, "OS threads in the server's process tree.", "threads"),
+    (metrics.TARGET_OPEN_FDS, "Open file descriptors in the server's process tree.", "fds"),
     (
-        "swarmbench_target_processes",
+        metrics.TARGET_PROCESSES,
         "Processes in the server's tree, itself included.",
         "processes",
     ),
 )
-
-
-@dataclass
-class TreeReading:
-    """Sums over the server and all its descendants at one instant."""
-
-    cpu_seconds: float = 0.0
-    rss_bytes: int = 0
-    threads: int = 0
-    fds: int = 0
-    processes: int = 0
-    errors: int = 0
 
 
 class TargetCollector(Collector):
@@ -126,19 +115,19 @@ class TargetCollector(Collector):
         names = ["system", "host"]
 
         up = GaugeMetricFamily(
-            "swarmbench_target_up", "1 if the target server was found at this scrape.", labels=names
+            metrics.TARGET_UP, "1 if the target server was found at this scrape.", labels=names
         )
         up.add_metric(labels, 1.0 if reading else 0.0)
         yield up
         cpu = CounterMetricFamily(
-            "swarmbench_target_cpu_seconds",
+            metrics.TARGET_CPU_SECONDS,
             "CPU time (user + system) of the server's process tree, in seconds.",
             labels=names,
         )
         cpu.add_metric(labels, cpu_total)
         yield cpu
         err = CounterMetricFamily(
-            "swarmbench_collector_errors",
+            metrics.COLLECTOR_ERRORS,
             "Reads of the server's process that failed (other than the server being gone).",
             labels=names,
         )
@@ -201,38 +190,3 @@ class TargetCollector(Collector):
         self._root = None
         self._cpu_base += self._cpu_last
         self._cpu_last = 0.0
-
-
-def read_tree(root: psutil.Process) -> TreeReading:
-    """Sum the server and all its descendants now; NoSuchProcess if the server is gone."""
-    if not root.is_running() or root.status() == psutil.STATUS_ZOMBIE:
-        raise psutil.NoSuchProcess(root.pid)
-    reading = TreeReading()
-    _add(reading, root, must_exist=True)
-    for child in root.children(recursive=True):
-        _add(reading, child, must_exist=False)
-    return reading
-
-
-def _add(reading: TreeReading, proc: psutil.Process, must_exist: bool) -> None:
-    """Add one process; children_* holds descendants already reaped, so nothing is lost."""
-    try:
-        with proc.oneshot():
-            times = proc.cpu_times()
-            mem = proc.memory_info()
-            threads = proc.num_threads()
-            fds = proc.num_fds() if os.name == "posix" else 0
-    except psutil.NoSuchProcess:
-        if must_exist:
-            raise
-        return  # a child that exited between listing and reading: its parent accounts it
-    except psutil.AccessDenied:
-        if must_exist:
-            raise
-        reading.errors += 1
-        return
-    reading.cpu_seconds += times.user + times.system + times.children_user + times.children_system
-    reading.rss_bytes += mem.rss
-    reading.threads += threads
-    reading.fds += fds
-    reading.processes += 1

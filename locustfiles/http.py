@@ -7,9 +7,9 @@ swarmbench (see `locust -f locustfiles/http.py --help`): --rate, --latency-json,
 --metrics-bind, --run-id, --system.
 """
 
-from swarmbench import locust_hooks
-from swarmbench.locust_users import CloseUser, KeepAliveUser
+from swarmbench.engine import hooks
+from swarmbench.engine.users import CloseUser, KeepAliveUser
 
-locust_hooks.register()
+hooks.register()
 
 __all__ = ["CloseUser", "KeepAliveUser"]

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swarmbench import atomic
 from swarmbench.errors import UsageError
+from swarmbench.util import atomic
 
 #: summary.csv's columns, fixed by DESIGN.md.
 SUMMARY_COLUMNS = (
@@ -51,6 +51,30 @@ class CellKey:
 
 
 @dataclass
+class PrometheusFigures:
+    """What a cell read back from Prometheus over its measured window, or why it could not."""
+
+    #: None until read; False with `reason` when the figures are missing
+    available: bool | None = None
+    reason: str | None = None
+    #: the measured window, [start, end] in epoch seconds
+    window: list[float] | None = None
+    target_cpu_seconds: float | None = None
+    cpu_us_per_request: float | None = None
+    #: the run dashboard's panels over the window: title -> [{legend, values: [[t, v], ...]}]
+    series: dict[str, list[dict[str, Any]]] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cell file's `prometheus` object: only what was set."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PrometheusFigures:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
 class CellResult:
     """One cell's measurement. Figures a cell could not measure are None, never 0."""
 
@@ -78,7 +102,7 @@ class CellResult:
     #: CPU other processes used during the measurement (100 = one core): a noisy machine
     other_cpu_percent: float | None = None
     #: figures read back from Prometheus, or why they are missing
-    prometheus: dict[str, Any] = field(default_factory=dict)
+    prometheus: PrometheusFigures = field(default_factory=PrometheusFigures)
     verification: list[dict[str, Any]] = field(default_factory=list)
     conditions: dict[str, Any] = field(default_factory=dict)
     started_at: float = 0.0
@@ -100,10 +124,18 @@ class CellResult:
         row["latency_p99_us"] = self.latency_us.get("p99")
         return row
 
+    def as_dict(self) -> dict[str, Any]:
+        """The cell file's JSON object."""
+        data = asdict(self)
+        data["prometheus"] = self.prometheus.as_dict()
+        return data
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CellResult:
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["prometheus"] = PrometheusFigures.from_dict(fields.get("prometheus") or {})
+        return cls(**fields)
 
 
 class RunDir:
@@ -139,7 +171,7 @@ class RunDir:
         return json.loads(self.run_file.read_text())
 
     def write_cell(self, result: CellResult) -> None:
-        atomic.write_json(self.cell_file(result.key), asdict(result))
+        atomic.write_json(self.cell_file(result.key), result.as_dict())
 
     def finished(self, key: CellKey) -> CellResult | None:
         path = self.cell_file(key)

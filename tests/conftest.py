@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from swarmbench import build, registry, targetproc
+from swarmbench.targets import build, process, registry
+from swarmbench.util import processes
 
 TESTS = Path(__file__).resolve().parent
 FAKE_SERVER = TESTS / "fakes" / "server.py"
@@ -26,12 +27,12 @@ def fake_server() -> Iterator[FakeServer]:
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(mode: str = "ok", delay_ms: float = 0.0) -> str:
-        port = targetproc.free_port()
+        port = processes.free_port()
         cmd = [sys.executable, str(FAKE_SERVER), "--port", str(port), "--mode", mode]
         cmd += ["--delay-ms", str(delay_ms)]
         proc = subprocess.Popen(cmd)
         procs.append(proc)
-        targetproc.wait_listening("127.0.0.1", port, proc, START_TIMEOUT_S)
+        processes.wait_listening("127.0.0.1", port, proc, START_TIMEOUT_S)
         return f"http://127.0.0.1:{port}/"
 
     yield start
@@ -58,13 +59,13 @@ def built() -> Callable[[str], registry.Target]:
 @pytest.fixture
 def target_server(
     built: Callable[[str], registry.Target],
-) -> Iterator[Callable[..., targetproc.RunningTarget]]:
+) -> Iterator[Callable[..., process.RunningTarget]]:
     """Start a built registry target on a free port; stopped after the test."""
-    running: list[targetproc.RunningTarget] = []
+    running: list[process.RunningTarget] = []
 
-    def start(name: str, threads: int = 1, cpus: tuple[int, ...] = ()) -> targetproc.RunningTarget:
+    def start(name: str, threads: int = 1, cpus: tuple[int, ...] = ()) -> process.RunningTarget:
         target = built(name)
-        server = targetproc.start(target, targetproc.free_port(), threads, cpus=cpus)
+        server = process.start(target, processes.free_port(), threads, cpus=cpus)
         running.append(server)
         return server
 

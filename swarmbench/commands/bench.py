@@ -12,10 +12,14 @@ from types import FrameType
 
 from rich.console import Console
 
-from swarmbench import bench_backend, bench_cluster, inventory, options, pinning, report
-from swarmbench.bench import BackendOpener, run_bench
+from swarmbench.bench import backend, cluster_backend
+from swarmbench.bench.matrix import GENERATOR_NAMES, PROFILES, build_config
+from swarmbench.bench.runner import BackendOpener, run_bench
+from swarmbench.cluster import inventory
 from swarmbench.errors import UsageError
-from swarmbench.matrix import GENERATOR_NAMES, PROFILES, build_config
+from swarmbench.report import writer
+from swarmbench.util import options, pinning
+from swarmbench.util.pinning import Placement
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -153,14 +157,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         target_host=args.target_host,
         run_id=run_id,
     )
-    placement = pinning.split()
     console = Console(stderr=True, highlight=False)
-    opener: BackendOpener = bench_backend.local
+    placement: Placement | None = None
     if inv is None:
+        placement = pinning.split()
+        opener: BackendOpener = backend.local(placement)
         where = f"target on CPU {list(placement.target)}, generators on CPU "
         where += str(list(placement.generator))
     else:
-        opener = bench_cluster.opener(inv)
+        opener = cluster_backend.opener(inv)
         where = f"cluster {args.inventory}: target {inv.one('targets')}, master {inv.one('master')}"
     header = f"swarmbench bench: {len(config.cells())} cells -> {out}; {where}"
 
@@ -169,6 +174,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     rundir = run_bench(config, placement, opener, header)
-    paths = report.write(rundir.path)
+    paths = writer.write(rundir.path)
     console.print(f"results: {rundir.path}/summary.csv; report: {', '.join(map(str, paths))}")
     return 0

@@ -13,7 +13,6 @@ from types import FrameType
 
 from prometheus_client import CollectorRegistry, start_http_server
 
-from swarmbench import options
 from swarmbench.collectors.target import (
     TargetCollector,
     by_listen_port,
@@ -21,6 +20,7 @@ from swarmbench.collectors.target import (
     by_pidfile,
 )
 from swarmbench.errors import UsageError
+from swarmbench.util import options
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from swarmbench import genbench, options
+from swarmbench.capacity import generator_bench
 from swarmbench.errors import UsageError
+from swarmbench.util import options
 
 
 def _choices(allowed: tuple[str, ...], what: str):  # type: ignore[no-untyped-def]
@@ -44,13 +45,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=options.env("GENBENCH_CONNECTIONS", "64"), help="connections/users (64)",
     )  # fmt: skip
     parser.add_argument(
-        "--modes", type=_choices(genbench.MODES, "mode"), metavar="LIST",
+        "--modes", type=_choices(generator_bench.MODES, "mode"), metavar="LIST",
         default=options.env("GENBENCH_MODES", "keepalive,close"), help="keepalive,close",
     )  # fmt: skip
     parser.add_argument(
-        "--generators", type=_choices(genbench.GENERATORS, "generator"), metavar="LIST",
-        default=options.env("GENBENCH_GENERATORS", ",".join(genbench.GENERATORS)),
-        help=f"subset of {','.join(genbench.GENERATORS)}",
+        "--generators", type=_choices(generator_bench.GENERATORS, "generator"), metavar="LIST",
+        default=options.env("GENBENCH_GENERATORS", ",".join(generator_bench.GENERATORS)),
+        help=f"subset of {','.join(generator_bench.GENERATORS)}",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, metavar="PATH", help="also write the results as JSON")
     parser.set_defaults(func=cmd_generator_bench)
@@ -58,25 +59,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_generator_bench(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
-    generator_cpu, target_cpu = genbench.pick_cpus()
+    generator_cpu, target_cpu = generator_bench.pick_cpus()
     if "ab" in args.generators and "wrk" not in args.generators:
         console.print("note: ab's request count is guessed without a wrk run before it")
     console.print(
-        f"target {genbench.TARGET} on CPU {target_cpu}, generators on CPU {generator_cpu}; "
+        f"target {generator_bench.TARGET} on CPU {target_cpu}, generators on CPU {generator_cpu}; "
         f"{args.repeats} x {len(args.modes)} x {len(args.generators)} runs of "
         f"{args.duration:g} s, {args.connections} connections"
     )
 
-    def progress(sample: genbench.Sample) -> None:
+    def progress(sample: generator_bench.Sample) -> None:
         console.print(
             f"  {sample.generator:<10} {sample.mode:<9} {sample.rps:>10,.0f} req/s "
             f"{sample.per_core:>10,.0f} req/core-s  cpu {sample.cpu_s:.2f} s"
             + (f"  [red]{sample.failures} failures[/]" if sample.failures else "")
         )
 
-    with genbench.workdir() as tmp:
-        settings = genbench.Settings(args.duration, args.connections, generator_cpu, Path(tmp))
-        samples = genbench.run_matrix(
+    with generator_bench.workdir() as tmp:
+        settings = generator_bench.Settings(
+            args.duration, args.connections, generator_cpu, Path(tmp)
+        )
+        samples = generator_bench.run_matrix(
             args.generators,
             args.modes,
             args.repeats,
@@ -84,25 +87,25 @@ def cmd_generator_bench(args: argparse.Namespace) -> int:
             target_cpu=target_cpu,
             progress=progress,
         )
-    rows = genbench.summarise(samples)
+    rows = generator_bench.summarise(samples)
     console.print(_table(rows, args.repeats))
     if args.out:
         meta = {
-            "target": genbench.TARGET,
+            "target": generator_bench.TARGET,
             "duration_s": args.duration,
             "repeats": args.repeats,
             "connections": args.connections,
             "generator_cpu": generator_cpu,
             "target_cpu": target_cpu,
         }
-        genbench.write_json(args.out, samples, rows, meta)
+        generator_bench.write_json(args.out, samples, rows, meta)
         console.print(f"wrote {args.out}")
     if any(row.failures for row in rows):
         raise UsageError("some runs had failed requests: the figures above are not comparable")
     return 0
 
 
-def _table(rows: list[genbench.Summary], repeats: int) -> Table:
+def _table(rows: list[generator_bench.Summary], repeats: int) -> Table:
     table = Table(title=f"requests per generator-core-second, median of {repeats}")
     for column in ("generator", "mode", "req/s", "req/core-s", "x wrk"):
         table.add_column(column, justify="left" if column in ("generator", "mode") else "right")

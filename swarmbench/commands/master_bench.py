@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from swarmbench import masterbench, options
+from swarmbench.capacity import master_bench
+from swarmbench.util import options
 
 
 def worker_counts(text: str) -> list[int]:
@@ -54,17 +55,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_master_bench(args: argparse.Namespace) -> int:
-    masterbench.check_fds(args.workers)
-    master_cpu, sim_cpus = masterbench.pick_cpus(args.master_cpu)
+    master_bench.check_fds(args.workers)
+    master_cpu, sim_cpus = master_bench.pick_cpus(args.master_cpu)
     console = Console(highlight=False)
     console.width = max(console.width, 160)  # the table's 15 columns
     console.print(
         f"master on CPU {master_cpu}, simulated workers on CPU {','.join(map(str, sim_cpus))}; "
         f"{args.duration:g} s per count, {args.rate_per_worker:,.0f} req/s per worker, "
-        f"Locust's intervals; {masterbench.cpu_count_note()}"
+        f"Locust's intervals; {master_bench.cpu_count_note()}"
     )
 
-    def progress(row: masterbench.Row) -> None:
+    def progress(row: master_bench.Row) -> None:
         console.print(
             f"  {row.workers:>5} workers: cpu {row.cpu_percent}% rtt p99 {row.rtt_p99_ms} ms "
             f"missing {row.missing} exact {row.exact}"
@@ -73,18 +74,18 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="swarmbench-masterbench-") as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        settings = masterbench.Settings(
+        settings = master_bench.Settings(
             args.duration, args.rate_per_worker, master_cpu, sim_cpus, workdir
         )
-        rows = masterbench.run(args.workers, settings, progress)
+        rows = master_bench.run(args.workers, settings, progress)
     console.print(_table(rows))
-    best = masterbench.largest_held(rows)
+    best = master_bench.largest_held(rows)
     console.print(f"largest N held on one master core: {best if best else 'none of those run'}")
-    projection = masterbench.projected_workers(rows)
+    projection = master_bench.projected_workers(rows)
     if projection:
         console.print(
             f"master CPU per worker: {projection[0]:.0f} us per worker-second at N={best}; "
-            f"a dedicated core at {masterbench.HELD_CPU_PERCENT:.0f}% would hold about "
+            f"a dedicated core at {master_bench.HELD_CPU_PERCENT:.0f}% would hold about "
             f"{projection[1]:,} (a linear projection, not measured)"
         )
     sizes = [r.report_bytes_median for r in rows if r.report_bytes_median]
@@ -96,13 +97,13 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
     if args.out:
         meta = {"duration_s": args.duration, "rate_per_worker": args.rate_per_worker,
                 "master_cpu": master_cpu, "sim_cpus": list(sim_cpus),
-                "machine": masterbench.cpu_count_note()}  # fmt: skip
-        masterbench.write_json(args.out, rows, meta)
+                "machine": master_bench.cpu_count_note()}  # fmt: skip
+        master_bench.write_json(args.out, rows, meta)
         console.print(f"wrote {args.out}")
     return 0
 
 
-def _table(rows: list[masterbench.Row]) -> Table:
+def _table(rows: list[master_bench.Row]) -> Table:
     table = Table(title="one Locust master core under simulated workers")
     heads = ("workers", "attach s", "CPU %", "peak %", "CPU wait %", "RSS MB", "hb rtt p50 ms",
              "p99 ms", "max ms", "sim CPU %", "missing", "requests sent", "totals", "report B",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from swarmbench import options, plan
+from swarmbench.capacity import plan
+from swarmbench.util import options
 
 
 def _keepalive(text: str) -> str:

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from swarmbench import report
 from swarmbench.errors import UsageError
+from swarmbench.report import writer
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +23,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not (run_dir / "run.json").is_file():
         raise UsageError(f"{run_dir} holds no run.json: not a swarmbench results folder")
     try:
-        paths = report.write(run_dir)
+        paths = writer.write(run_dir)
     except (json.JSONDecodeError, TypeError) as exc:
         raise UsageError(f"{run_dir}: unreadable results ({exc})") from None
     except PermissionError as exc:

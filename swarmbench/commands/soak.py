@@ -7,9 +7,10 @@ from typing import Any
 
 from rich.console import Console
 
-from swarmbench import options, registry
+from swarmbench.capacity.soak import GROWTH_GOAL_PERCENT, SoakSpec, run_soak
 from swarmbench.errors import UsageError
-from swarmbench.soak import GROWTH_GOAL_PERCENT, SoakSpec, run_soak
+from swarmbench.targets import registry
+from swarmbench.util import options
 
 DEFAULT_DURATION_S = 600.0
 #: The default warm-up: a fifth of the run, at most this long.

@@ -10,7 +10,8 @@ from types import FrameType
 from rich.console import Console
 from rich.table import Table
 
-from swarmbench import build, options, registry, targetproc
+from swarmbench.targets import build, process, registry
+from swarmbench.util import options
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     target = registry.get(args.name)
     if not target.takes_threads and args.threads != registry.default_threads():
         print(f"swarmbench: {target.name} ignores --threads: {target.threading}", file=sys.stderr)
-    running = targetproc.start(target, args.port, args.threads, host=args.host)
+    running = process.start(target, args.port, args.threads, host=args.host)
     print(f"{target.name} listening on {running.url} (pid {running.pid}); Ctrl-C stops it")
 
     def on_term(signum: int, frame: FrameType | None) -> None:

@@ -6,8 +6,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from swarmbench import options, registry, telemetry_bench
+from swarmbench.capacity import telemetry_bench
 from swarmbench.errors import UsageError
+from swarmbench.targets import registry
+from swarmbench.util import options
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

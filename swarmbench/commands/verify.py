@@ -6,8 +6,8 @@ import argparse
 
 from rich.console import Console
 
-from swarmbench import options
-from swarmbench.verify import verify
+from swarmbench.targets.verify import verify
+from swarmbench.util import options
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from fakes import rundir as fake
 
-from swarmbench import report, svg
+from swarmbench.report import svg, writer
 
 pytestmark = pytest.mark.browser
 
@@ -125,7 +125,7 @@ def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("run")
     rundir = fake.build(path, rate=None)
     fake.alter(rundir, "gin", "off", "ab", verdict="failed: verification (content-length)")
-    report.write(path)
+    writer.write(path)
     return path / "report.html"
 
 

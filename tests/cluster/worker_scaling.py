@@ -35,8 +35,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import hosts  # the harness beside this file
 
-from swarmbench import cluster_locust, generators, inventory, pinning
-from swarmbench.bench_cluster import tunnel
+from swarmbench.cluster import inventory, master_api
+from swarmbench.cluster.ssh import tunnel
+from swarmbench.generators.locust import Locust
+from swarmbench.generators.spec import LoadSpec
+from swarmbench.util import pinning
 
 WORKERS = hosts.GROUPS["workers"]
 MASTER, TARGET = hosts.GROUPS["master"][0], hosts.GROUPS["targets"][0]
@@ -161,7 +164,7 @@ class Run:
 @dataclass
 class _Scaling:
     cluster: hosts.Cluster
-    master: cluster_locust.RemoteMaster
+    master: master_api.RemoteMaster
     quota: CpuQuota
     url: str
     workdir: Path
@@ -190,17 +193,17 @@ class _Scaling:
         _pin(host_pids(MASTER), {GENERATOR_CORE})
         target_pids = host_pids(TARGET)
         _pin(target_pids, {TARGET_CORE})
-        spec = generators.LoadSpec(
+        spec = LoadSpec(
             url=self.url,
             keepalive=True,
             connections=users_per_worker * count,
             duration_s=duration_s,
-            labels={"run_id": "worker-scaling"},
+            run_id="worker-scaling",
         )
         target_before = _cpu_seconds(target_pids)
-        run = cluster_locust.run_locust(self.master, generators.Locust(), spec, self.workdir / name)
+        run = master_api.run_locust(self.master, Locust(), spec, self.workdir / name)
         target_cpu = _cpu_seconds(target_pids) - target_before
-        workers = run.details["workers"].items()
+        workers = run.workers.items()
         window = run.duration_s or duration_s
         return Run(
             workers=count,
@@ -229,7 +232,7 @@ def measure(
     workdir = Path(tempfile.mkdtemp(prefix=hosts.PREFIX + "scaling-"))
     try:
         with tunnel(inv, workdir) as web:
-            master = cluster_locust.RemoteMaster(web, len(WORKERS))
+            master = master_api.RemoteMaster(web, len(WORKERS))
             scaling = _Scaling(cluster, master, quota, url, workdir)
             for index in range(rounds):
                 for count in (1, 2) if index % 2 == 0 else (2, 1):

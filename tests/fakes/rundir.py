@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from swarmbench.results import CellResult, RunDir
+from swarmbench.results import CellResult, PrometheusFigures, RunDir
 
 SYSTEMS = ("tokio", "hyperlane", "rocket", "rust-std", "gin", "go-std", "node-std")
 #: requests/s with keep-alive on; off is a fifth; node-std's CPU per request is 4x tokio's
@@ -138,7 +138,7 @@ def cell(system: str, mode: str, generator: str, index: int, rate: float | None)
         rss_peak_bytes=12 * 2**20,
         threads_peak=3,
         generator_cpu_percent=60.0,
-        prometheus=prom,
+        prometheus=PrometheusFigures.from_dict(prom),
         conditions={
             "connections": 64,
             "duration_s": duration,
@@ -183,5 +183,6 @@ def alter(rundir: RunDir, system: str, mode: str, generator: str, **changes: Any
         if (c.system, c.keepalive, c.generator) == (system, mode, generator)
     )
     for name, value in changes.items():
-        setattr(found, name, value)
+        typed = PrometheusFigures.from_dict(value) if name == "prometheus" else value
+        setattr(found, name, typed)
     rundir.write_cell(found)

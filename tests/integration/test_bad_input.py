@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from swarmbench import paths, targetproc
+from swarmbench.util import paths, processes
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
 LOCUSTFILE = str(paths.ROOT / "locustfiles" / "http.py")
@@ -106,7 +106,7 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
     closed = tmp_path / "closed.ini"
     closed.write_text(
         INVENTORY_HOSTS + "[all:vars]\nansible_host=127.0.0.1\n"
-        f"ansible_port={targetproc.free_port()}\nansible_user=root\n"
+        f"ansible_port={processes.free_port()}\nansible_user=root\n"
     )
     return {
         "busy": str(busy_port),
@@ -155,4 +155,4 @@ def test_missing_toolchain_names_it_and_how_to_install() -> None:
 
 
 def test_a_free_port_passes_the_port_check() -> None:
-    targetproc.check_port_free("127.0.0.1", targetproc.free_port())
+    processes.check_port_free("127.0.0.1", processes.free_port())

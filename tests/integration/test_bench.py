@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from swarmbench import paths
 from swarmbench.results import SUMMARY_COLUMNS
+from swarmbench.util import paths
 
 SYSTEMS = "rust-std,node-std"
 QUICK = ["--duration", "2s", "--warmup", "1s", "--users", "8"]

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from swarmbench import generators, paths, targetproc
-from swarmbench.cluster_locust import RemoteMaster, run_locust
+from swarmbench.cluster.master_api import RemoteMaster, run_locust
+from swarmbench.generators.runner import by_name
+from swarmbench.generators.spec import LoadSpec
+from swarmbench.targets import process
+from swarmbench.util import paths, processes
 
 START_TIMEOUT_S = 30.0
 
@@ -21,7 +24,7 @@ START_TIMEOUT_S = 30.0
 @pytest.fixture
 def master(tmp_path: Path) -> Iterator[RemoteMaster]:
     """`locust --processes 2` in web mode with the class picker, as the master role runs it."""
-    web, zmq = targetproc.free_port(), targetproc.free_port()
+    web, zmq = processes.free_port(), processes.free_port()
     cmd = [
         str(Path(sys.executable).with_name("locust")),
         "-f",
@@ -56,23 +59,19 @@ def master(tmp_path: Path) -> Iterator[RemoteMaster]:
 
 def test_each_run_is_its_own_with_rate_and_user_class(
     master: RemoteMaster,
-    target_server: Callable[..., targetproc.RunningTarget],
+    target_server: Callable[..., process.RunningTarget],
     tmp_path: Path,
 ) -> None:
     server = target_server("rust-std")
-    locust = generators.get("locust")
+    locust = by_name("locust")
     labels = {"system": "rust-std", "run_id": "t"}
-    closed = generators.LoadSpec(
-        server.url, keepalive=True, connections=4, duration_s=2, labels=labels
-    )
+    closed = LoadSpec(server.url, keepalive=True, connections=4, duration_s=2, **labels)
     first = run_locust(master, locust, closed, tmp_path / "first")
-    paced = generators.LoadSpec(
-        server.url, keepalive=False, connections=4, duration_s=2, rate=100, labels=labels
-    )
+    paced = LoadSpec(server.url, keepalive=False, connections=4, duration_s=2, rate=100, **labels)
     second = run_locust(master, locust, paced, tmp_path / "second")
 
     for run in (first, second):
-        workers = run.details["workers"]
+        workers = run.workers
         assert len(workers) == 2, workers
         assert all(w["requests"] > 0 for w in workers.values()), workers
         assert sum(w["requests"] for w in workers.values()) == run.requests

@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 import pytest
 
-from swarmbench import paths
+from swarmbench.util import paths
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
 LOCUSTFILE = paths.ROOT / "locustfiles" / "http.py"

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from swarmbench import registry
+from swarmbench.targets import registry
 
 MODES = ("keepalive", "close")
 

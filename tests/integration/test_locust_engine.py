@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from swarmbench import targetproc
-from swarmbench.latency import LatencyHistogram
+from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.util import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = ROOT / "locustfiles" / "http.py"
@@ -82,7 +82,7 @@ def test_user_class_is_chosen_by_name(fake_server, tmp_path) -> None:
 
 def test_master_totals_equal_the_sum_of_two_workers(fake_server, tmp_path) -> None:
     url = fake_server("ok")
-    port = targetproc.free_port()
+    port = processes.free_port()
     master = subprocess.Popen(
         _locust(
             "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
@@ -152,7 +152,7 @@ def test_stalled_target_shows_latency_from_intended_start(fake_server, tmp_path)
 
 
 def test_unreachable_host_counts_refusals(tmp_path) -> None:
-    url = f"http://127.0.0.1:{targetproc.free_port()}/"
+    url = f"http://127.0.0.1:{processes.free_port()}/"
     result, locust = _headless(tmp_path, url, "-u", "2", "-t", "2s", "KeepAliveUser")
     assert result["requests"] == result["failures"] > 0
     assert set(result["failures_by_reason"]) == {"refused"}
@@ -178,7 +178,7 @@ def test_headless_without_host_is_exit_2(tmp_path) -> None:
 
 
 def test_web_ui_starts(fake_server, tmp_path) -> None:
-    port = targetproc.free_port()
+    port = processes.free_port()
     ui = subprocess.Popen(
         _locust("--web-host", "127.0.0.1", "--web-port", str(port), "--host", fake_server("ok")),
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

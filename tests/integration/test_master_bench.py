@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from swarmbench import masterbench
+from swarmbench.capacity import master_bench
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def test_fifty_simulated_workers_none_missing_and_exact_totals(tmp_path: Path) -> None:
-    master_cpu, sim_cpus = masterbench.pick_cpus()
-    settings = masterbench.Settings(
+    master_cpu, sim_cpus = master_bench.pick_cpus()
+    settings = master_bench.Settings(
         duration_s=10, rate_per_worker=40_000, master_cpu=master_cpu, sim_cpus=sim_cpus,
         workdir=tmp_path, attach_timeout_s=60,
     )  # fmt: skip
-    row = masterbench.run_one(50, settings)
+    row = master_bench.run_one(50, settings)
     assert row.attached, (tmp_path / "master-50.log").read_text()[-2000:]
     assert row.missing == 0
     # Every simulated worker's requests arrived once: swarmbench's totals and Locust's agree.
@@ -63,13 +63,13 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], nofile: int | None, n
 
 
 def test_the_fd_check_names_the_count_and_the_limit() -> None:
-    with pytest.raises(masterbench.UsageError, match=r"--workers 2000 .* limit is 1024"):
-        masterbench.check_fds([100, 2000], limit=1024)
-    masterbench.check_fds([100, 2000], limit=20_000)
+    with pytest.raises(master_bench.UsageError, match=r"--workers 2000 .* limit is 1024"):
+        master_bench.check_fds([100, 2000], limit=1024)
+    master_bench.check_fds([100, 2000], limit=20_000)
 
 
-def _row(workers: int, cpu: float, *, missing: int = 0) -> masterbench.Row:
-    return masterbench.Row(
+def _row(workers: int, cpu: float, *, missing: int = 0) -> master_bench.Row:
+    return master_bench.Row(
         workers=workers, attached=True, attach_s=5, cpu_percent=cpu, cpu_peak_percent=cpu,
         cpu_wait_percent=0, rss_peak_bytes=1, rtt_p50_ms=1, rtt_p99_ms=5, rtt_max_ms=9,
         sim_cpu_percent=10, missing=missing, sent_requests=10, master_requests=10,
@@ -80,8 +80,8 @@ def _row(workers: int, cpu: float, *, missing: int = 0) -> masterbench.Row:
 def test_largest_held_stops_at_the_first_count_not_held() -> None:
     rows = [_row(100, 6), _row(500, 20), _row(1000, 95), _row(2000, 60)]
     assert not rows[2].held  # over HELD_CPU_PERCENT
-    assert masterbench.largest_held(rows) == 500
-    assert masterbench.largest_held([_row(100, 6, missing=1)]) is None
-    per_worker_us, projected = masterbench.projected_workers(rows) or (0.0, 0)
+    assert master_bench.largest_held(rows) == 500
+    assert master_bench.largest_held([_row(100, 6, missing=1)]) is None
+    per_worker_us, projected = master_bench.projected_workers(rows) or (0.0, 0)
     assert per_worker_us == 400  # 20% of a core over 500 workers
     assert projected == 2250

@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from swarmbench import paths, registry, targetproc
-from swarmbench.verify import extra_headers, verify
+from swarmbench.targets import process, registry
+from swarmbench.targets.verify import extra_headers, verify
+from swarmbench.util import paths
 
 
 @pytest.mark.parametrize("name", registry.names())
 def test_target_passes_verification(
-    name: str, target_server: Callable[..., targetproc.RunningTarget]
+    name: str, target_server: Callable[..., process.RunningTarget]
 ) -> None:
     server = target_server(name, threads=2)
     checks = verify(server.url)

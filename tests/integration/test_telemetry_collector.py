@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from swarmbench import targetproc
+from swarmbench.util import processes
 
 FAKE_SERVER = Path(__file__).resolve().parent.parent / "fakes" / "server.py"
 WAIT_S = 10.0
@@ -58,14 +58,14 @@ def start_server(port: int, procs: list[subprocess.Popen[bytes]]) -> subprocess.
     cmd = [sys.executable, str(FAKE_SERVER), "--port", str(port), "--mode", "ok"]
     proc = subprocess.Popen(cmd)
     procs.append(proc)
-    targetproc.wait_listening("127.0.0.1", port, proc, WAIT_S)
+    processes.wait_listening("127.0.0.1", port, proc, WAIT_S)
     return proc
 
 
 def test_collector_waits_for_the_server_and_follows_a_restart(
     procs: list[subprocess.Popen[bytes]],
 ) -> None:
-    server_port, metrics_port = targetproc.free_port(), targetproc.free_port()
+    server_port, metrics_port = processes.free_port(), processes.free_port()
     cmd = [sys.executable, "-m", "swarmbench", "collector", "--system", "fake", "--host-label"]
     cmd += ["h1", "--listen-port", str(server_port), "--bind", f"127.0.0.1:{metrics_port}"]
     collector = subprocess.Popen(

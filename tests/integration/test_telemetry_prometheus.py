@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from swarmbench import dashboards, targetproc
-from swarmbench.prometheus import LocalPrometheus, PrometheusMissing, config_dir, find_binary
+from swarmbench.telemetry import dashboards
+from swarmbench.telemetry.prometheus import (
+    LocalPrometheus,
+    PrometheusMissing,
+    config_dir,
+    find_binary,
+)
+from swarmbench.util import processes
 
 FAKE_SERVER = Path(__file__).resolve().parent.parent / "fakes" / "server.py"
 WAIT_S = 20.0
@@ -56,13 +62,13 @@ def test_missing_binary_says_how_to_install(tmp_path: Path) -> None:
 @pytest.fixture
 def collector_for_server() -> Iterator[str]:
     """A fake server and `swarmbench collector` on it; yields the collector's HOST:PORT."""
-    port, metrics_port = targetproc.free_port(), targetproc.free_port()
+    port, metrics_port = processes.free_port(), processes.free_port()
     server = subprocess.Popen([sys.executable, str(FAKE_SERVER), "--port", str(port)])
     cmd = [sys.executable, "-m", "swarmbench", "collector", "--system", "fake"]
     cmd += ["--pid", str(server.pid), "--bind", f"127.0.0.1:{metrics_port}"]
     collector = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        targetproc.wait_listening("127.0.0.1", metrics_port, collector, WAIT_S)
+        processes.wait_listening("127.0.0.1", metrics_port, collector, WAIT_S)
         yield f"127.0.0.1:{metrics_port}"
     finally:
         for proc in (collector, server):

@@ -19,8 +19,11 @@ from typing import Any
 import psutil
 import pytest
 
-from swarmbench import dashboards, paths, registry, targetproc
-from swarmbench.prometheus import LocalPrometheus, window_cost
+from swarmbench.targets import process, registry
+from swarmbench.telemetry import dashboards
+from swarmbench.telemetry.prometheus import LocalPrometheus
+from swarmbench.telemetry.queries import window_cost
+from swarmbench.util import paths, processes
 
 SYSTEM = "node-std"
 RUN_ID = "it-telemetry"
@@ -78,10 +81,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     server_cpus, load_cpus = cpus[-1:], cpus[:1]
     procs: list[subprocess.Popen[bytes]] = []
     prom = LocalPrometheus(run_dir, scrape_interval_s=1.0)
-    server = targetproc.start(target, targetproc.free_port(), 1, cpus=server_cpus)
+    server = process.start(target, processes.free_port(), 1, cpus=server_cpus)
     try:
-        collector_port, metrics_port = targetproc.free_port(), targetproc.free_port()
-        master_port = targetproc.free_port()
+        collector_port, metrics_port = processes.free_port(), processes.free_port()
+        master_port = processes.free_port()
         cmd = [sys.executable, "-m", "swarmbench", "collector", "--system", SYSTEM, "--pid"]
         cmd += [str(server.pid), "--bind", f"127.0.0.1:{collector_port}"]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from swarmbench.verify import verify
+from swarmbench.targets.verify import verify
 
 FakeServer = Callable[..., str]
 

@@ -2,8 +2,8 @@
 
 import re
 
-from swarmbench import paths
 from swarmbench.commands.targets import markdown_table
+from swarmbench.util import paths
 
 README = (paths.ROOT / "README.md").read_text()
 

@@ -1,0 +1,208 @@
+"""The cluster backend of `swarmbench bench --inventory FILE`: the same cells on Ansible's hosts.
+
+At start, playbooks/cluster.yml provisions (idempotent: an up-to-date cluster changes nothing)
+with the run's first system and every system of the run shipped; each system switch reruns it
+limited to the targets. Load goes only to the `targets` group's first host, at its cluster
+address. Locust cells drive the master's web API through an SSH tunnel to its loopback UI;
+wrk and ab cells run on the first worker over SSH (swarmbench.cluster.loadgen). The target's CPU,
+memory and threads come from the monitor's Prometheus, which scrapes the target's collector.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swarmbench.bench.backend import Backend
+from swarmbench.bench.matrix import BenchConfig
+from swarmbench.cluster import loadgen, master_api
+from swarmbench.cluster.inventory import Inventory
+from swarmbench.cluster.playbook import run_playbook
+from swarmbench.cluster.ssh import tunnel
+from swarmbench.errors import UsageError
+from swarmbench.generators.locust import Locust
+from swarmbench.generators.runner import GRACE_S
+from swarmbench.generators.spec import Generator, GeneratorRun, LoadSpec
+from swarmbench.telemetry import queries
+from swarmbench.telemetry.metrics import SCRAPE_SETTLE_S
+from swarmbench.telemetry.prometheus import PrometheusAPI, PrometheusError
+from swarmbench.telemetry.sampler import TreeUsage
+
+log = logging.getLogger(__name__)
+
+#: How long a new system's collector may take to show up in Prometheus.
+SERIES_TIMEOUT_S = 30.0
+SSH_GRACE_S = 90.0
+
+
+@dataclass
+class RemoteUsage:
+    """The target's figures over [start, stop] from the monitor's Prometheus."""
+
+    prom: PrometheusAPI
+    system: str
+    start: float = field(default_factory=time.time)
+
+    def stop(self) -> TreeUsage:
+        end = time.time()
+        time.sleep(SCRAPE_SETTLE_S)
+        at = end + SCRAPE_SETTLE_S
+        try:
+            cost = queries.window_cost(self.prom, self.system, self.start, at)
+            peaks = queries.target_peaks(self.prom, self.system, self.start, at)
+        except (PrometheusError, OSError) as exc:
+            log.warning("target figures from Prometheus: %s", exc)
+            return TreeUsage(0.0, 0, 0, alive=True)
+        return TreeUsage(
+            cost.cpu_seconds if cost else 0.0,
+            int(peaks.rss_bytes or 0),
+            int(peaks.threads or 0),
+            alive=peaks.always_up is not False,
+        )
+
+
+@dataclass
+class RemoteTarget:
+    host: str
+    address: str
+    port: int
+    system: str
+    prom: PrometheusAPI
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}/"
+
+    def alive(self) -> bool:
+        try:
+            with socket.create_connection((self.address, self.port), timeout=2):
+                return True
+        except OSError:
+            return False
+
+    def usage(self) -> RemoteUsage:
+        return RemoteUsage(self.prom, self.system)
+
+
+@dataclass
+class ClusterBackend:
+    inv: Inventory
+    config: BenchConfig
+    log_dir: Path
+    master: master_api.RemoteMaster
+    prom: PrometheusAPI
+    system: str
+    extra_vars: list[str]
+
+    locust_bind = ""  # the master's exporter is fixed by the playbook
+
+    @property
+    def prometheus(self) -> PrometheusAPI:
+        return self.prom
+
+    def prometheus_down(self) -> str | None:
+        return None
+
+    @property
+    def target_host(self) -> str:
+        return self.inv.one("targets")
+
+    @contextmanager
+    def target(self, system: str) -> Iterator[RemoteTarget]:
+        if system != self.system:
+            limit = f"localhost,{','.join(self.inv.groups['targets'])}"
+            run_playbook(
+                self.inv, self.log_dir, f"switch-{system}", "-e", f"system={system}",
+                *self.extra_vars, "--limit", limit,
+            )  # fmt: skip
+            self.system = system
+        host = self.target_host
+        port = int(self.inv.var(host, "targets_port", 8080))
+        target = RemoteTarget(host, self.inv.address(host), port, system, self.prom)
+        _wait_series(self.prom, system)
+        yield target  # the playbook owns the server: it keeps running between cells
+
+    def run_generator(self, generator: Generator, spec: LoadSpec, workdir: Path) -> GeneratorRun:
+        if isinstance(generator, Locust):
+            return master_api.run_locust(self.master, generator, spec, workdir)
+        return self._run_on_worker(generator, spec, workdir)
+
+    def _run_on_worker(self, generator: Generator, spec: LoadSpec, workdir: Path) -> GeneratorRun:
+        """wrk or ab on the first worker host: its installed swarmbench runs and parses it."""
+        worker = self.inv.one("workers")
+        root = str(self.inv.var(worker, "common_install_root", "/opt/swarmbench"))
+        spec_arg = _quote(loadgen.spec_json(spec))
+        remote = f"{root}/venv/bin/python -m swarmbench.cluster.loadgen {spec_arg} {generator.name}"
+        cmd = [*self.inv.ssh_command(worker), remote]
+        workdir.mkdir(parents=True, exist_ok=True)
+        timeout = max(spec.duration_s, spec.time_limit_s or 0) + GRACE_S + SSH_GRACE_S
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"{generator.name} on {worker} did not finish in time") from None
+        (workdir / f"{generator.name}.out").write_text(
+            proc.stdout + "\n--- stderr ---\n" + proc.stderr
+        )
+        if proc.returncode != 0:
+            tail = " | ".join(proc.stderr.strip().splitlines()[-2:]) or f"exit {proc.returncode}"
+            raise RuntimeError(f"{generator.name} on {worker}: {tail}")
+        run = loadgen.result_from_json(proc.stdout.strip().splitlines()[-1])
+        run.details["host"] = worker
+        return run
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "ansible", "inventory": str(self.inv.path), "hosts": self.inv.by_group()}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _wait_series(prom: PrometheusAPI, system: str) -> None:
+    """The system's collector is scraped: a window starting now has its first sample."""
+    deadline = time.monotonic() + SERIES_TIMEOUT_S
+    query = queries.target_up_now(system)
+    while time.monotonic() < deadline:
+        try:
+            if prom.query(query):
+                return
+        except (PrometheusError, OSError):
+            pass
+        time.sleep(0.5)
+    raise UsageError(f"the monitor's Prometheus ({prom.url}) has no live {system} target")
+
+
+def _expected_workers(inv: Inventory) -> int:
+    """Worker processes the playbook starts, where the inventory says; else one per host."""
+    total = 0
+    for host in inv.groups["workers"]:
+        value = str(inv.var(host, "workers_processes", "1"))
+        total += int(value) if value.isdigit() else 1
+    return total
+
+
+def opener(inv: Inventory) -> Any:
+    """A bench.BackendOpener for this inventory."""
+
+    @contextmanager
+    def open_cluster(config: BenchConfig, rundir: Path) -> Iterator[Backend]:
+        log_dir = rundir / "ansible"
+        extra = ["-e", json.dumps({"common_extra_systems": list(config.systems)})]
+        first = config.systems[0]
+        run_playbook(inv, log_dir, "provision", "-e", f"system={first}", *extra)
+        monitor = inv.one("monitor")
+        port = int(inv.var(monitor, "monitor_prometheus_port", 9090))
+        prom = PrometheusAPI(f"http://{inv.address(monitor)}:{port}")
+        with tunnel(inv, log_dir) as url:
+            master = master_api.RemoteMaster(url, _expected_workers(inv))
+            yield ClusterBackend(inv, config, log_dir, master, prom, first, extra)
+
+    return open_cluster

@@ -1,0 +1,123 @@
+"""What a bench run measures: its profile, its options, and the cells they expand to."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from swarmbench.errors import UsageError
+from swarmbench.results import CellKey
+from swarmbench.targets import registry
+
+GENERATOR_NAMES = ("locust", "wrk", "ab")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of defaults; every field can be overridden on the command line."""
+
+    name: str
+    connections: int
+    duration_s: float
+    warmup_s: float
+    wrk_threads: int
+    ab_connections: int
+    ab_requests: int | None
+    description: str
+
+
+PROFILES = {
+    "quick": Profile(
+        name="quick",
+        connections=64,
+        duration_s=4.0,
+        warmup_s=1.0,
+        wrk_threads=1,
+        ab_connections=64,
+        ab_requests=None,
+        description="64 connections, 1 s warm-up, 4 s per cell: the whole matrix in minutes",
+    ),
+    "article": Profile(
+        name="article",
+        connections=360,
+        duration_s=60.0,
+        warmup_s=5.0,
+        wrk_threads=2,
+        ab_connections=1000,
+        ab_requests=1_000_000,
+        description="the article's parameters: wrk -t2 -c360 -d60s; ab -c1000 -n1000000",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    out: Path
+    profile: Profile
+    systems: tuple[str, ...]
+    keepalive: tuple[bool, ...] = (True, False)
+    generators: tuple[str, ...] = GENERATOR_NAMES
+    rate: float | None = None
+    workers: int = 1
+    target_threads: int | None = None
+    target_host: str = "127.0.0.1"
+    run_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cells(self) -> list[CellKey]:
+        """System-major, so one system's cells run back to back on a warm machine."""
+        return [
+            CellKey(system, keepalive, generator)
+            for system in self.systems
+            for keepalive in self.keepalive
+            for generator in self.generators
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["out"] = str(self.out)
+        return data
+
+
+def parse_keepalive(items: list[str]) -> tuple[bool, ...]:
+    modes = {"on": True, "off": False}
+    unknown = [i for i in items if i not in modes]
+    if unknown or not items:
+        got = ",".join(items) or "nothing"
+        raise UsageError(f"--keepalive takes on, off or on,off (got {got})")
+    return tuple(dict.fromkeys(modes[i] for i in items))
+
+
+def parse_generators(items: list[str]) -> tuple[str, ...]:
+    unknown = [i for i in items if i not in GENERATOR_NAMES]
+    if unknown or not items:
+        raise UsageError(
+            f"unknown generator {', '.join(map(repr, unknown)) or 'none given'}; "
+            f"known: {', '.join(GENERATOR_NAMES)}"
+        )
+    return tuple(dict.fromkeys(items))
+
+
+def build_config(
+    out: Path,
+    profile_name: str,
+    systems: list[str] | None,
+    keepalive: list[str],
+    generators: list[str],
+    **overrides: Any,
+) -> BenchConfig:
+    """Validate everything before any work starts, so bad input leaves nothing behind."""
+    profile = PROFILES[profile_name]
+    profile_fields = {k: v for k, v in overrides.items() if k in Profile.__dataclass_fields__}
+    profile = replace(profile, **{k: v for k, v in profile_fields.items() if v is not None})
+    rest = {k: v for k, v in overrides.items() if k not in profile_fields and v is not None}
+    names = [t.name for t in registry.select(systems)]
+    return BenchConfig(
+        out=out,
+        profile=profile,
+        systems=tuple(names),
+        keepalive=parse_keepalive(keepalive),
+        generators=parse_generators(generators),
+        **rest,
+    )

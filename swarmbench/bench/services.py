@@ -1,0 +1,119 @@
+"""What runs for a whole local bench: Prometheus, a collector per system, their addresses.
+
+Prometheus' discovery hands new file_sd targets to its scrapers only every 5 s, too slow to
+register a collector per cell. So each system gets a fixed server port and a fixed collector
+address, and the Locust master exporter a fixed address; all are registered once, before the
+first cell. Only the current system's collector runs (it follows its server across the cells'
+restarts by that port): a collector whose server is down looks for it at every scrape, and
+seven of them doing so cost most of a core beside the generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from swarmbench.errors import UsageError
+from swarmbench.telemetry import metrics
+from swarmbench.telemetry.prometheus import LocalPrometheus, PrometheusError
+from swarmbench.util import processes
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 5.0
+COLLECTOR_START_TIMEOUT_S = 15.0
+
+
+@dataclass
+class BenchServices:
+    target_ports: dict[str, int]
+    locust_bind: str
+    prometheus: LocalPrometheus | None = None
+    #: why there is no Prometheus, for the cells' records and the report
+    prometheus_note: str = ""
+    collector_ports: dict[str, int] = field(default_factory=dict)
+    log_dir: Path | None = None
+    _collector: tuple[str, subprocess.Popen[bytes]] | None = None
+
+    def collect(self, system: str) -> None:
+        """Run `system`'s collector, and no other; a no-op without Prometheus."""
+        if self.prometheus is None or self.log_dir is None:
+            return
+        if self._collector is not None and self._collector[0] == system:
+            return
+        self.stop_collector()
+        port = self.collector_ports[system]
+        proc = _start_collector(system, self.target_ports[system], port, self.log_dir)
+        self._collector = (system, proc)
+        # Serving before the target starts, so Prometheus has an idle sample before the load.
+        try:
+            processes.wait_listening("127.0.0.1", port, proc, COLLECTOR_START_TIMEOUT_S)
+        except UsageError as exc:
+            log.warning("%s collector: %s", system, exc)
+
+    def stop_collector(self) -> None:
+        if self._collector is not None:
+            processes.stop(self._collector[1], STOP_TIMEOUT_S)
+            self._collector = None
+
+
+def _start_collector(
+    system: str, port: int, collector_port: int, log_dir: Path
+) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "swarmbench", "collector", "--system", system]
+    cmd += ["--listen-port", str(port), "--bind", f"127.0.0.1:{collector_port}"]
+    cmd += ["--host-label", "local"]
+    with (log_dir / f"collector-{system}.log").open("ab") as log_file:
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+
+
+def _wait_discovered(prometheus: LocalPrometheus, expected: int) -> None:
+    deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if len(prometheus.targets_health()) >= expected:
+            return
+        time.sleep(0.25)
+    raise PrometheusError(f"Prometheus did not pick up its {expected} targets in time")
+
+
+@contextmanager
+def started_services(
+    run_dir: Path, systems: tuple[str, ...], run_id: str
+) -> Iterator[BenchServices]:
+    """Start everything; on exit stop all of it, whatever happened inside."""
+    services = BenchServices(
+        target_ports={s: processes.free_port() for s in systems},
+        locust_bind=f"127.0.0.1:{processes.free_port()}",
+    )
+    with ExitStack() as stack:
+        prometheus = LocalPrometheus(run_dir, scrape_interval_s=1.0)
+        try:
+            prometheus.start()
+        except (UsageError, PrometheusError) as exc:
+            log.warning("no Prometheus for this run; server figures from psutil only: %s", exc)
+            services.prometheus_note = str(exc)
+            yield services
+            return
+        stack.callback(prometheus.stop)
+        services.log_dir = prometheus.home
+        services.collector_ports = {s: processes.free_port() for s in systems}
+        stack.callback(services.stop_collector)
+        addresses = [f"127.0.0.1:{port}" for port in services.collector_ports.values()]
+        prometheus.set_targets(metrics.JOB_TARGET, addresses, {"run": run_id})
+        prometheus.set_targets(metrics.JOB_LOCUST, [services.locust_bind])
+        try:
+            _wait_discovered(prometheus, len(addresses) + 1)
+        except (PrometheusError, OSError) as exc:
+            log.warning("%s; server figures from psutil only", exc)
+            services.prometheus_note = str(exc)
+            yield services
+            return
+        services.prometheus = prometheus
+        yield services

@@ -1,0 +1,291 @@
+"""Simulated Locust workers: many in one process, each speaking Locust's own protocol.
+
+A benchmark tool for the master, not a test double. Every simulated worker owns a real
+`locust.rpc.zmqrpc.Client` (its own identity, ZeroMQ context and socket) and sends what a
+`WorkerRunner` sends: client_ready, a heartbeat every HEARTBEAT_INTERVAL with state, CPU and
+memory, spawning / spawning_complete on spawn, a stats report every WORKER_REPORT_INTERVAL
+(Locust's StatsEntry serialisation plus swarmbench's payload built by worker_report), a final
+report on swarmbench_freeze, client_stopped / client_ready on stop, and leaves on quit.
+
+The load itself is not generated: each report carries one of a few pre-drawn intervals (a
+realistic lognormal latency spread at --rate-per-worker), so thousands of workers cost the
+simulator little. What was sent is tallied per worker for the exact-totals check, and the
+master's answer to each heartbeat gives a round trip: how long messages queue at the master.
+
+    python -m swarmbench.capacity.workersim --port 5557 --workers 250 --prefix sim0 --out sim0.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from locust import __version__ as locust_version
+from locust import runners
+from locust.rpc import Message, zmqrpc
+from locust.stats import RequestStats, StatsEntry, StatsError, bucket_response_time
+
+from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, report_payload
+from swarmbench.util import atomic, options
+
+log = logging.getLogger(__name__)
+
+#: Different intervals drawn once per process; reports cycle through them.
+TEMPLATES = 6
+#: A template draws up to this many samples (every request of a 40k req/s interval: the bucket
+#: spread, and so the report size, is that of real samples), scaled up beyond that.
+SAMPLES_PER_TEMPLATE = 150_000
+#: One in this many requests fails (a connection reset), so reports carry Locust's errors too.
+FAILURE_ONE_IN = 5_000
+#: Latency spread of a loopback keep-alive run: median ~500 us, a tail to tens of ms.
+LOGNORMAL_MU, LOGNORMAL_SIGMA = 6.2, 0.7
+NAME, METHOD, USER_CLASS = "/", "GET", "KeepAliveUser"
+#: Loaded reports per worker whose serialised size is measured (the size barely varies).
+SIZED_REPORTS = 3
+#: Spread the workers' timers so they do not all fire in the same millisecond.
+CONNECT_STAGGER_S = 2.0
+
+
+@dataclass
+class Interval:
+    """One report's worth of requests: counts for Locust's entry and swarmbench's histogram."""
+
+    requests: int
+    failures: int
+    response_times: dict[int, int]
+    total_ms: float
+    min_ms: float
+    max_ms: float
+    latency: LatencyHistogram
+
+
+def draw_interval(rng: random.Random, requests: int) -> Interval:
+    """A realistic interval: lognormal microsecond latencies scaled to `requests` samples."""
+    draws = range(min(requests, SAMPLES_PER_TEMPLATE))
+    samples = [int(rng.lognormvariate(LOGNORMAL_MU, LOGNORMAL_SIGMA)) + 1 for _ in draws]
+    scale = max(requests // SAMPLES_PER_TEMPLATE, 1)
+    latency = LatencyHistogram()
+    ms: dict[int, int] = {}
+    for micros in samples:
+        for _ in range(scale):
+            latency.record(micros)
+        key = bucket_response_time((micros + 500) // 1000)
+        ms[key] = ms.get(key, 0) + scale
+    count = latency.count
+    return Interval(
+        requests=count,
+        failures=count // FAILURE_ONE_IN,
+        response_times=ms,
+        total_ms=latency.mean_us * count / 1000,
+        min_ms=min(samples) / 1000,
+        max_ms=latency.max_us / 1000,
+        latency=latency,
+    )
+
+
+def draw_intervals(seed: int, rate_per_worker: float) -> list[Interval]:
+    rng = random.Random(seed)
+    per_report = int(rate_per_worker * runners.WORKER_REPORT_INTERVAL)
+    return [draw_interval(rng, int(per_report * rng.uniform(0.9, 1.1))) for _ in range(TEMPLATES)]
+
+
+def stats_report(interval: Interval | None, now: float) -> dict[str, Any]:
+    """Locust's part of a worker report: entries serialised by Locust's own StatsEntry."""
+    stats = RequestStats()
+    if interval is None:
+        return {"stats": [], "stats_total": stats.total.get_stripped_report(), "errors": {}}
+    entries = (stats.get(NAME, METHOD), stats.total)
+    per_second = interval.requests // int(runners.WORKER_REPORT_INTERVAL)
+    first_second = int(now) - int(runners.WORKER_REPORT_INTERVAL) + 1
+    for entry in entries:
+        _fill(entry, interval, now, first_second, per_second)
+    error = StatsError(METHOD, NAME, "ConnectionResetError(104, 'Connection reset by peer')")
+    error.occurrences = interval.failures
+    key = StatsError.create_key(METHOD, NAME, error.error)
+    errors = {key: error.serialize()} if interval.failures else {}
+    return {
+        "stats": [entries[0].get_stripped_report()],
+        "stats_total": entries[1].get_stripped_report(),
+        "errors": errors,
+    }
+
+
+def _fill(entry: StatsEntry, it: Interval, now: float, first_second: int, per_s: int) -> None:
+    entry.num_requests = it.requests
+    entry.num_failures = it.failures
+    entry.total_response_time = it.total_ms  # type: ignore[assignment]
+    entry.min_response_time = it.min_ms  # type: ignore[assignment]
+    entry.max_response_time = it.max_ms  # type: ignore[assignment]
+    entry.response_times.update(it.response_times)
+    entry.total_content_length = 5 * entry.num_requests
+    entry.last_request_timestamp = now
+    for k in range(int(runners.WORKER_REPORT_INTERVAL)):
+        entry.num_reqs_per_sec[first_second + k] = per_s
+    if it.failures:
+        entry.num_fail_per_sec[int(now)] = it.failures
+
+
+@dataclass
+class Tally:
+    """What one simulated worker sent, for the exact-totals check."""
+
+    requests: int = 0
+    failures: int = 0
+    reports: int = 0
+    report_bytes: list[int] = field(default_factory=list)
+    #: (epoch second a heartbeat was sent, seconds until the master's answer arrived)
+    rtt_s: list[tuple[float, float]] = field(default_factory=list)
+
+
+class SimWorker:
+    """One simulated worker: a Locust rpc Client and the three loops a WorkerRunner runs."""
+
+    def __init__(self, host: str, port: int, ident: str, intervals: list[Interval]) -> None:
+        self.id = ident
+        # A context per worker, as each real worker process has: a context shared by all the
+        # simulated workers batched their messages and halved the master's CPU per worker.
+        self.client = zmqrpc.Client(host, port, ident)
+        self.intervals = intervals
+        self.turn = random.randrange(len(intervals))
+        self.state = runners.STATE_INIT
+        self.users = 0
+        self.frozen = False
+        self.tally = Tally()
+        self.quit = Event()
+        self._heartbeats_out: deque[tuple[float, float]] = deque()
+
+    def run(self, delay_s: float) -> None:
+        gevent.sleep(delay_s)
+        self.client.send(Message("client_ready", locust_version, self.id))
+        loops = [gevent.spawn(f) for f in (self._receive, self._heartbeat, self._report)]
+        self.quit.wait()
+        gevent.killall(loops, block=True, timeout=1)
+        self.client.close(linger=0)
+
+    def _receive(self) -> None:
+        while True:
+            self._handle(self.client.recv())
+
+    def _handle(self, msg: Message) -> None:
+        if msg.type == "heartbeat":
+            if self._heartbeats_out:
+                sent, at = self._heartbeats_out.popleft()
+                self.tally.rtt_s.append((sent, time.monotonic() - at))
+        elif msg.type == "spawn":
+            self.client.send(Message("spawning", None, self.id))
+            if self.state not in (runners.STATE_RUNNING, runners.STATE_SPAWNING):
+                self.frozen = False  # a new test: Locust's worker fires test_start here
+            counts = dict(msg.data["user_classes_count"])
+            self.users = sum(counts.values())
+            self.state = runners.STATE_RUNNING
+            data = {"user_classes_count": counts, "user_count": self.users}
+            self.client.send(Message("spawning_complete", data, self.id))
+        elif msg.type == FREEZE_MESSAGE:
+            self.frozen = True
+            self._send_stats(final=True)
+        elif msg.type == "stop":
+            self.state, self.users = runners.STATE_STOPPED, 0
+            self.client.send(Message("client_stopped", None, self.id))
+            self.client.send(Message("client_ready", locust_version, self.id))
+            self.state = runners.STATE_INIT
+        elif msg.type == "quit":
+            self._send_stats(final=True)
+            self.quit.set()
+
+    def _heartbeat(self) -> None:
+        while True:
+            data = {"state": self.state, "current_cpu_usage": 60.0, "current_memory_usage": 60e6}
+            self._heartbeats_out.append((time.time(), time.monotonic()))
+            self.client.send(Message("heartbeat", data, self.id))
+            gevent.sleep(runners.HEARTBEAT_INTERVAL)
+
+    def _report(self) -> None:
+        while True:
+            gevent.sleep(runners.WORKER_REPORT_INTERVAL)
+            self._send_stats(final=self.frozen)
+
+    def _send_stats(self, *, final: bool) -> None:
+        loaded = self.users > 0 and not self.frozen and self.state == runners.STATE_RUNNING
+        interval = self.intervals[self.turn % len(self.intervals)] if loaded else None
+        self.turn += 1
+        data = stats_report(interval, time.time())
+        data["user_classes_count"] = {USER_CLASS: self.users} if self.users else {}
+        data["user_count"] = self.users
+        latency = interval.latency if interval else LatencyHistogram()
+        requests = interval.requests if interval else 0
+        failures = {"reset": interval.failures} if interval and interval.failures else {}
+        cpu = 0.6 * runners.WORKER_REPORT_INTERVAL
+        data[REPORT_KEY] = report_payload(
+            latency, requests, failures, cpu, runners.WORKER_REPORT_INTERVAL, final=final
+        )
+        msg = Message("stats", data, self.id)
+        self.client.send(msg)
+        self.tally.reports += 1
+        if requests and len(self.tally.report_bytes) < SIZED_REPORTS:
+            self.tally.report_bytes.append(len(msg.serialize()))
+        self.tally.requests += requests
+        self.tally.failures += interval.failures if interval else 0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    intervals = draw_intervals(args.seed, args.rate_per_worker)
+    workers = [
+        SimWorker(args.host, args.port, f"{args.prefix}_{i:05d}", intervals)
+        for i in range(args.workers)
+    ]
+    rng = random.Random(args.seed)
+    greenlets = [gevent.spawn(w.run, rng.uniform(0, CONNECT_STAGGER_S)) for w in workers]
+    gevent.joinall(greenlets, timeout=args.max_seconds)
+    gevent.killall(greenlets, block=True, timeout=2)
+    return {
+        "workers": {
+            w.id: {
+                "requests": w.tally.requests,
+                "failures": w.tally.failures,
+                "reports": w.tally.reports,
+                "report_bytes": w.tally.report_bytes,
+                "rtt_s": [(round(t, 3), round(x, 6)) for t, x in w.tally.rtt_s],
+                "quit": w.quit.is_set(),
+            }
+            for w in workers
+        }
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m swarmbench.capacity.workersim", description=__doc__
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="the master's address")
+    parser.add_argument("--port", type=options.port, required=True, help="--master-bind-port")
+    parser.add_argument("--workers", type=options.positive_int, required=True, metavar="N")
+    parser.add_argument("--prefix", default="sim", help="worker ids are PREFIX_00000, ...")
+    parser.add_argument(
+        "--rate-per-worker", type=options.positive_float, default=40_000.0, metavar="R",
+        help="requests/s each simulated worker reports (40,000: one fast-user core)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-seconds", type=options.positive_float, default=300.0)
+    parser.add_argument("--out", type=Path, required=True, help="write the tally here (JSON)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    atomic.write_json(args.out, run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

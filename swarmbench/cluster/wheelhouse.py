@@ -1,0 +1,160 @@
+"""What the controller builds and ships to cluster hosts, which may have no internet.
+
+The wheelhouse is swarmbench and all its dependencies as wheels, built with `pip wheel` on the
+controller and kept as one tar named by a hash of the sources, so an unchanged checkout reuses it
+and a playbook run copies the same bytes (no change on the hosts). Target servers are built with
+the registry's build commands; `shipped_files` says where each artefact goes below the hosts'
+install root, mirroring SWARMBENCH_ROOT (src/) and SWARMBENCH_BUILD_DIR (build/).
+
+    python -m swarmbench.cluster.wheelhouse --systems rust-std,node-std
+
+prints one JSON object the playbook reads: {"wheelhouse", "hash", "changed", "rebuilt", "files"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from swarmbench.errors import UsageError
+from swarmbench.targets import build, registry
+from swarmbench.util import options, paths
+
+#: What a wheel of swarmbench is built from (pyproject's packages and readme).
+SOURCE_PARTS = ("pyproject.toml", "README.md", "swarmbench", "collectors")
+#: Changes when the tar's layout or content rules do: wheels (pip's too) below wheelhouse-HASH/.
+LAYOUT = "3"
+#: Older wheelhouses kept beside the newest, for a quick switch between two checkouts.
+KEEP = 3
+PIP_TIMEOUT_SECONDS = 900
+
+
+def _source_files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for part in SOURCE_PARTS:
+        path = root / part
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files += [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return sorted(files)
+
+
+def source_hash(root: Path) -> str:
+    """Sources, Python version and platform: the hosts install binary wheels built here."""
+    digest = hashlib.sha256()
+    digest.update(f"{LAYOUT} {sys.version_info[:2]} {sysconfig.get_platform()}\0".encode())
+    for path in _source_files(root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _pip_wheel(root: Path, wheels: Path) -> None:
+    # Build from a copy: pip builds in-tree and would leave build/ in the checkout.
+    with tempfile.TemporaryDirectory(prefix="swarmbench-src-") as tmp:
+        for path in _source_files(root):
+            dest = Path(tmp) / path.relative_to(root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+        if not (Path(tmp) / "README.md").exists():
+            (Path(tmp) / "README.md").write_text("swarmbench\n")
+        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels)]
+        # pip too: the hosts make their venv --without-pip (fast) and run pip from its wheel.
+        proc = subprocess.run(
+            [*command, tmp, "pip"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=PIP_TIMEOUT_SECONDS,
+        )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        raise UsageError(f"building the wheelhouse failed (pip wheel):\n{tail}")
+
+
+def _prune(directory: Path, keep: Path) -> None:
+    old = sorted(directory.glob("wheelhouse-*.tar"), key=lambda p: p.stat().st_mtime)
+    old = [path for path in old if path != keep]
+    for path in old[: max(0, len(old) - KEEP)]:
+        path.unlink(missing_ok=True)
+
+
+def wheelhouse(root: Path | None = None) -> tuple[Path, str, bool]:
+    """The tar of wheels for this checkout: (path, hash, whether it was built just now)."""
+    root = root or paths.ROOT
+    digest = source_hash(root)
+    directory = paths.build_dir() / "wheelhouse"
+    tar_path = directory / f"wheelhouse-{digest}.tar"
+    if tar_path.exists():
+        return tar_path, digest, False
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="wheels-", dir=directory) as tmp:
+        wheels = Path(tmp) / "wheels"
+        _pip_wheel(root, wheels)
+        partial = Path(tmp) / "wheelhouse.tar"
+        with tarfile.open(partial, "w") as tar:
+            for wheel in sorted(wheels.iterdir()):
+                tar.add(wheel, arcname=f"wheelhouse-{digest}/{wheel.name}")
+        os.replace(partial, tar_path)
+    _prune(directory, tar_path)
+    return tar_path, digest, True
+
+
+def _destination(path: Path) -> str:
+    """Where a file goes below the hosts' install root: build/ or src/, same relative path."""
+    for prefix, base in (("build", paths.build_dir()), ("src", paths.ROOT)):
+        if path.resolve().is_relative_to(base.resolve()):
+            return f"{prefix}/{path.resolve().relative_to(base.resolve())}"
+    raise UsageError(f"{path} is neither in the checkout nor in the build folder")
+
+
+def shipped_files(names: Sequence[str]) -> tuple[list[dict[str, str]], bool]:
+    """Build the named targets (skipping up-to-date ones); the files each host role needs."""
+    files = [{"src": str(paths.registry_file()), "dest": "src/deploy/targets.toml", "mode": "0644"}]
+    changed = False
+    for target in registry.select(list(names)) if names else []:
+        changed |= build.build(target).built
+        mode = "0755" if os.access(target.artefact, os.X_OK) else "0644"
+        files.append(
+            {"src": str(target.artefact), "dest": _destination(target.artefact), "mode": mode}
+        )
+    return files, changed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m swarmbench.cluster.wheelhouse", description=__doc__
+    )
+    parser.add_argument(
+        "--systems",
+        type=options.csv_list,
+        default=[],
+        metavar="A,B",
+        help="target servers to build and list (default: none)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        tar_path, digest, built = wheelhouse()
+        files, rebuilt = shipped_files(args.systems)
+    except UsageError as exc:
+        print(f"swarmbench: {exc}", file=sys.stderr)
+        return exc.exit_code
+    # A rebuilt server counts as a change only on the hosts, where its copy reports whether the
+    # bytes differ: another checkout's build of the same server rebuilds it here too.
+    result = {"wheelhouse": str(tar_path), "hash": digest, "changed": built, "rebuilt": rebuilt}
+    print(json.dumps({**result, "files": files}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""What runs inside Locust: swarmbench's users, their HTTP client and their measurements.
+
+http1         HTTP/1.x response framing (pure functions over bytes), shared with verify
+httpclient    the gevent GET client, failures by a fixed set of reasons
+users         KeepAliveUser, CloseUser and the per-process Recorder (batched Locust stats)
+latency       the microsecond HDR histogram, its delta encoding for worker reports
+worker_report the report a worker sends the master, defined once for both sides
+run_state     the master's state of a run: merged histogram, totals, lost workers
+latency_json  the run's result JSON (and its headless summary lines)
+latency_route GET /swarmbench/latency on the master's web UI
+cpu_meter     a process's CPU over exact intervals
+hooks         the one place swarmbench hooks into Locust: options and event listeners
+
+May import: collectors (the master's exporter), telemetry, util, errors. Never bench, report,
+cluster or commands: a locustfile imports this package on every worker.
+"""

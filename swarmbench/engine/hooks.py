@@ -1,0 +1,376 @@
+"""The one place where swarmbench hooks into Locust: command-line options and event listeners.
+
+`register()` is called once by locustfiles/http.py at import, before Locust builds its runner,
+so this module's report_to_master listener runs before Locust's own and a worker's batched
+counts are in every report. What each role does:
+
+worker   on report_to_master: flush the batch, ship the histogram since the last report
+         (LatencyHistogram.encode_delta: only the recorded span of buckets, zlib'd varints,
+         raw bytes; the master adds it in place) and counts by
+         failure reason. On the master's "swarmbench_freeze": stop counting, send a final
+         report at once.
+master   on worker_report: merge into the run's cumulative histogram and totals, sample the
+         worker's CPU. A worker Locust marks missing (no heartbeat for ~3 s, e.g. killed) is
+         recorded as lost, with when, and the requests/s the others offered after it. On
+         test_stopping: ask every live worker for its final report; on test_stop: wait for
+         them, so totals are exact, then write the latency JSON. The run's state and its
+         merging live in master_run_state, the JSON in latency_json.
+local    (standalone) the process's own recorder is the run; its CPU comes from psutil.
+
+The report's format and the freeze message's name are defined in worker_report, which the
+worker simulator (workersim) uses too.
+
+Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
+--metrics-bind, --run-id, --system. In web mode each is also a /swarm form field, so one master
+takes a new rate, system and run id per run (the cluster bench's way in).
+
+Web route: GET /swarmbench/latency (latency_route), added at init when Locust has a web UI; a
+remote bench reads its run's result there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import events
+from locust.env import Environment
+from locust.rpc import Message
+from locust.runners import STATE_MISSING, MasterRunner, Runner, WorkerRunner
+
+from swarmbench.engine.cpu_meter import CpuMeter
+from swarmbench.engine.httpclient import BadURL, Endpoint
+from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.latency_json import (
+    build_result,
+    json_path,
+    store_result,
+    stored_result,
+    summary_text,
+)
+from swarmbench.engine.latency_route import add_latency_route
+from swarmbench.engine.run_state import RunState, WorkerTally
+from swarmbench.engine.users import recorder_for
+from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, read_report, report_payload
+from swarmbench.errors import UsageError
+from swarmbench.util import atomic
+
+log = logging.getLogger(__name__)
+
+USERS_MESSAGE = "swarmbench_users"
+CPU_SAMPLE_INTERVAL_S = 1.0
+DEFAULT_METRICS_BIND = "127.0.0.1:9646"
+#: How often the master looks for workers Locust has marked missing.
+LOST_WORKER_POLL_S = 0.5
+
+
+@dataclass
+class _Process:
+    """This process's hook state (Locust runs one environment per process)."""
+
+    state: RunState | None = None
+    worker_env: Environment | None = None
+    worker_meter: CpuMeter | None = None
+    warned_no_exporter: bool = False
+    registered: bool = False
+    #: runs started in this process (web mode runs many), for GET /swarmbench/latency
+    runs: int = 0
+
+
+_proc = _Process()
+
+
+def _role(environment: Environment) -> str:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return "worker"
+    return "master" if isinstance(runner, MasterRunner) else "local"
+
+
+def master_latency(environment: Environment) -> LatencyHistogram:
+    """The run's merged cumulative histogram on the master; the process's own when standalone."""
+    if _role(environment) == "local":
+        return recorder_for(environment).latency
+    if _proc.state is None or _proc.state.environment is not environment:
+        return LatencyHistogram()
+    return _proc.state.latency
+
+
+# -- options -----------------------------------------------------------------------------------
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rate {text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("--rate must be 0 (closed loop) or more")
+    return value
+
+
+def parse_bind(text: str) -> tuple[str, int] | None:
+    """ADDR:PORT, or None for '' (metrics off)."""
+    if not text.strip():
+        return None
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--metrics-bind {text!r}: use ADDR:PORT like {DEFAULT_METRICS_BIND}")
+    return host.strip("[]"), int(port)
+
+
+def add_options(parser: Any) -> None:
+    group = parser.add_argument_group("swarmbench", "swarmbench's HTTP users and measurements")
+    group.add_argument(
+        "--rate", type=_rate, default=0.0, metavar="R", env_var="SWARMBENCH_RATE",
+        help="total requests/s over all users, latency from intended start (0: closed loop)",
+    )  # fmt: skip
+    group.add_argument(
+        "--latency-json", default="", metavar="PATH", env_var="SWARMBENCH_LATENCY_JSON",
+        help="write totals and microsecond latency here (default: <csv prefix>_latency.json)",
+    )  # fmt: skip
+    group.add_argument(
+        "--metrics-bind", default=DEFAULT_METRICS_BIND, metavar="ADDR:PORT",
+        env_var="SWARMBENCH_METRICS_BIND", help="serve Prometheus metrics here ('' disables)",
+    )  # fmt: skip
+    group.add_argument(
+        "--run-id", default="", metavar="ID", env_var="SWARMBENCH_RUN_ID",
+        help="run label for swarmbench_run_info",
+    )  # fmt: skip
+    group.add_argument(
+        "--system", default="", metavar="NAME", env_var="SWARMBENCH_SYSTEM",
+        help="system under test, a label for swarmbench_run_info",
+    )  # fmt: skip
+
+
+# -- start-up ----------------------------------------------------------------------------------
+def _fail(message: str) -> None:
+    """Bad input at start: one line, exit 2, as every swarmbench command does."""
+    sys.stderr.write(f"swarmbench: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
+
+
+def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
+    role = _role(environment)
+    if role == "worker":
+        _proc.worker_env = environment
+        runner.register_message(FREEZE_MESSAGE, _on_freeze)
+        runner.register_message(USERS_MESSAGE, _on_users)
+        return
+    opts = environment.parsed_options
+    if environment.host:
+        try:
+            Endpoint.from_url(environment.host)
+        except BadURL as exc:
+            _fail(f"--host {exc}")
+    elif opts is not None and opts.headless:
+        _fail("--host is required, e.g. --host http://127.0.0.1:8080/")
+    _proc.state = RunState(environment)
+    try:
+        bind = parse_bind(getattr(opts, "metrics_bind", "") or "")
+    except UsageError as exc:
+        _fail(str(exc))
+    if bind is not None:
+        _start_exporter(environment, *bind)
+    if kwargs.get("web_ui") is not None:
+        add_latency_route(environment, kwargs["web_ui"], lambda: _proc.runs)
+
+
+def _start_exporter(environment: Environment, host: str, port: int) -> None:
+    try:
+        from swarmbench.collectors.master import start_exporter
+    except ImportError:
+        if not _proc.warned_no_exporter:
+            log.warning("swarmbench.collectors.master is not installed: no /metrics endpoint")
+            _proc.warned_no_exporter = True
+        return
+    try:
+        start_exporter(environment, host, port, lambda: master_latency(environment))
+    except UsageError as exc:
+        _fail(str(exc))
+
+
+# -- worker side -------------------------------------------------------------------------------
+def on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    env = _proc.worker_env
+    if env is None:
+        return
+    recorder = recorder_for(env)
+    recorder.flush()
+    meter = _proc.worker_meter or CpuMeter()
+    _proc.worker_meter = meter
+    cpu_s, wall_s = meter.read()
+    data[REPORT_KEY] = report_payload(
+        recorder.latency, recorder.requests, recorder.failures, cpu_s, wall_s, final=recorder.frozen
+    )
+    recorder.latency.reset()
+    recorder.requests = 0
+    recorder.failures.clear()
+
+
+def _on_freeze(environment: Environment, msg: Message, **_kwargs: Any) -> None:
+    recorder = recorder_for(environment)
+    recorder.flush()
+    recorder.frozen = True
+    runner = environment.runner
+    assert isinstance(runner, WorkerRunner)
+    runner._send_stats()  # the final report now, not at the next 3 s tick
+
+
+def _on_users(environment: Environment, msg: Message, **_kwargs: Any) -> None:
+    if environment.parsed_options is not None:
+        environment.parsed_options.swarmbench_users = int(msg.data["users"])
+
+
+# -- master side -------------------------------------------------------------------------------
+def on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    state = _proc.state
+    if state is None:
+        return
+    report = read_report(data)
+    if report is not None:
+        state.merge_report(client_id, report)
+
+
+def yield_after_report(**_kwargs: Any) -> None:
+    """Let the master's other greenlets run once per worker report.
+
+    Locust's client_listener only yields when ZeroMQ's queue is empty (zmq.green returns at
+    once while a message is waiting), so with hundreds of workers a backlog starves the
+    heartbeat checker and the headless start-up loop: master-bench saw a master with 2,000
+    workers on a shared core stop logging and never start the test. One yield per report
+    (N/3 per second) keeps them on time at a few microseconds each.
+    """
+    gevent.sleep(0)
+
+
+def on_test_start(environment: Environment, **_kwargs: Any) -> None:
+    role = _role(environment)
+    recorder_for(environment).reset()
+    if role == "worker":
+        _proc.worker_meter = CpuMeter()
+        return
+    if _proc.state is not None and _proc.state.sampler is not None:
+        _proc.state.sampler.kill(block=False)
+    # Each web-mode run starts from zero: new totals and histogram, no previous result.
+    _proc.runs += 1
+    store_result(environment, None)
+    state = _proc.state = RunState(environment, started=time.time())
+    runner = environment.runner
+    assert runner is not None
+    if environment.parsed_options is not None:
+        # Custom options travel to workers in every spawn message: pacing needs the total.
+        environment.parsed_options.swarmbench_users = runner.target_user_count
+    if role == "local":
+        state.sampler = gevent.spawn(_sample_own_cpu, state)
+    else:
+        state.sampler = gevent.spawn(_watch_workers, state, runner)
+
+
+def _missing(runner: Runner) -> set[str]:
+    assert isinstance(runner, MasterRunner)
+    return {node.id for node in runner.clients.values() if node.state == STATE_MISSING}
+
+
+def _watch_workers(state: RunState, runner: Runner) -> None:
+    """Record each worker Locust marks missing; its users are not restarted elsewhere."""
+    while True:
+        gevent.sleep(LOST_WORKER_POLL_S)
+        state.record_lost(_missing(runner))
+
+
+def on_heartbeat(client_id: str, timestamp: float, **_kwargs: Any) -> None:
+    """Locust fires heartbeat_sent on the master when a worker's heartbeat arrives."""
+    if _proc.state is not None:
+        _proc.state.last_seen[client_id] = timestamp
+
+
+def _sample_own_cpu(state: RunState) -> None:
+    tally = state.workers.setdefault("local", WorkerTally())
+    meter = CpuMeter()
+    while True:
+        gevent.sleep(CPU_SAMPLE_INTERVAL_S)
+        cpu_s, wall_s = meter.read()
+        tally.cpu_samples.append(100 * cpu_s / wall_s)
+
+
+def on_spawning_complete(user_count: int, **_kwargs: Any) -> None:
+    state = _proc.state
+    if state is None:
+        return
+    env = state.environment
+    if env.parsed_options is not None:
+        env.parsed_options.swarmbench_users = user_count
+    if isinstance(env.runner, MasterRunner):
+        env.runner.send_message(USERS_MESSAGE, {"users": user_count})
+
+
+def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
+    state = _proc.state
+    role = _role(environment)
+    if role == "worker" or state is None:
+        return
+    state.stopped = time.time()
+    if role == "local":
+        recorder = recorder_for(environment)
+        recorder.flush()
+        recorder.frozen = True
+        state.requests = recorder.requests
+        state.failures = dict(recorder.failures)
+        tally = state.workers.setdefault("local", WorkerTally())
+        tally.requests = recorder.requests
+        tally.cpu_seconds = state.meter.read()[0]
+        if state.sampler is not None:
+            state.sampler.kill(block=False)
+        return
+    runner = environment.runner
+    assert isinstance(runner, MasterRunner)
+    # A worker already missing will never answer: do not wait for it.
+    state.awaiting_final = {node.id for node in runner.clients.values()} - _missing(runner)
+    runner.send_message(FREEZE_MESSAGE, {})
+
+
+def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
+    state = _proc.state
+    role = _role(environment)
+    if role == "worker" or state is None or not state.started:
+        return
+    state.wait_for_final_reports()
+    if state.sampler is not None:
+        state.sampler.kill(block=False)
+    state.close_totals()
+    result = build_result(state, master_latency(environment))
+    path = json_path(environment.parsed_options)
+    if path:
+        atomic.write_json(Path(path), result)
+    store_result(environment, result)
+
+
+def on_quitting(environment: Environment, **_kwargs: Any) -> None:
+    result = stored_result(environment)
+    opts = environment.parsed_options
+    if result is not None and opts is not None and opts.headless:
+        print(summary_text(result, json_path(opts)), flush=True)
+
+
+def register() -> None:
+    """Add swarmbench's options and listeners to Locust's global events, once per process."""
+    if _proc.registered:
+        return
+    _proc.registered = True
+    events.init_command_line_parser.add_listener(add_options)
+    events.init.add_listener(on_init)
+    events.report_to_master.add_listener(on_report_to_master)
+    events.worker_report.add_listener(on_worker_report)
+    events.worker_report.add_listener(yield_after_report)
+    events.heartbeat_sent.add_listener(on_heartbeat)
+    events.test_start.add_listener(on_test_start)
+    events.spawning_complete.add_listener(on_spawning_complete)
+    events.test_stopping.add_listener(on_test_stopping)
+    events.test_stop.add_listener(on_test_stop)
+    events.quitting.add_listener(on_quitting)

@@ -1,0 +1,159 @@
+"""Locust as a generator, and the one place a Locust command line is built.
+
+`locust_command` serves every caller that starts Locust: the bench's cells, soak,
+master-bench and telemetry-bench, and the cluster tests. The Locust generator runs
+swarmbench's users headless and reads its microsecond latency JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from swarmbench.generators.spec import GeneratorRun, LoadSpec
+from swarmbench.util import paths, processes
+
+#: swarmbench's locustfile, the one `locust -f locustfiles/http.py` users run.
+LOCUSTFILE = paths.ROOT / "locustfiles" / "http.py"
+
+
+def locust_executable() -> str:
+    """The `locust` script beside this interpreter (the same environment's Locust)."""
+    return str(Path(sys.executable).with_name("locust"))
+
+
+def locust_command(
+    user_class: str,
+    *,
+    locustfile: Path = LOCUSTFILE,
+    role: str = "standalone",
+    headless: bool = True,
+    users: int | None = None,
+    spawn_rate: float | None = None,
+    run_time_s: float | None = None,
+    host: str | None = None,
+    latency_json: Path | None = None,
+    metrics_bind: str | None = None,
+    rate: float | None = None,
+    run_id: str = "",
+    system: str = "",
+    processes_: int = 1,
+    master_port: int | None = None,
+    expect_workers: int | None = None,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """A `locust` command line. `role`: standalone, master or worker (which dials 127.0.0.1's
+    `master_port`). A standalone run with `processes_` > 1 forks that many workers on a private
+    master port; `metrics_bind` None leaves swarmbench's default, '' turns metrics off."""
+    if role not in ("standalone", "master", "worker"):
+        raise ValueError(f"unknown Locust role {role!r}")
+    cmd = [locust_executable(), "-f", str(locustfile)]
+    if role == "worker":
+        cmd += ["--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)]
+        return [*cmd, *extra, user_class]
+    if role == "master":
+        cmd += ["--master", "--master-bind-host", "127.0.0.1"]
+        cmd += ["--master-bind-port", str(master_port)]
+        if expect_workers is not None:
+            cmd += ["--expect-workers", str(expect_workers)]
+    if headless:
+        cmd.append("--headless")
+    cmd += _run_args(users, spawn_rate, run_time_s, host)
+    cmd += _swarmbench_args(latency_json, metrics_bind, rate, run_id, system)
+    if role == "standalone" and processes_ > 1:
+        # Locust's default master port (5557) is shared by every run on the machine: two
+        # runs at once would swap workers. The forked workers dial --master-port.
+        port = str(master_port or processes.free_port())
+        cmd += ["--processes", str(processes_)]
+        cmd += ["--master-bind-host", "127.0.0.1", "--master-bind-port", port]
+        cmd += ["--master-host", "127.0.0.1", "--master-port", port]
+    return [*cmd, *extra, user_class]
+
+
+def _run_args(
+    users: int | None, spawn_rate: float | None, run_time_s: float | None, host: str | None
+) -> list[str]:
+    args = []
+    if users is not None:
+        args += ["-u", str(users), "-r", f"{spawn_rate if spawn_rate is not None else users:g}"]
+    if run_time_s is not None:
+        args += ["-t", f"{max(1, round(run_time_s))}s"]
+    if host is not None:
+        args += ["--host", host]
+    return args
+
+
+def _swarmbench_args(
+    latency_json: Path | None,
+    metrics_bind: str | None,
+    rate: float | None,
+    run_id: str,
+    system: str,
+) -> list[str]:
+    """The options swarmbench's Locust plugin adds (engine.hooks)."""
+    args = []
+    if latency_json is not None:
+        args += ["--latency-json", str(latency_json)]
+    if metrics_bind is not None:
+        args += ["--metrics-bind", metrics_bind]
+    if rate:
+        args += ["--rate", f"{rate:g}"]
+    if run_id:
+        args += ["--run-id", run_id]
+    if system:
+        args += ["--system", system]
+    return args
+
+
+class Locust:
+    """swarmbench's own users in Locust, headless, with its microsecond latency JSON."""
+
+    name = "locust"
+    tool = "locust"
+
+    def supports(self, spec: LoadSpec) -> str | None:
+        if spec.requests:
+            return "Locust runs for a duration, not a request count"
+        return None
+
+    def locustfile(self, workdir: Path) -> Path:
+        return LOCUSTFILE
+
+    def user_class(self, spec: LoadSpec) -> str:
+        return "KeepAliveUser" if spec.keepalive else "CloseUser"
+
+    def command(self, spec: LoadSpec, workdir: Path) -> list[str]:
+        return locust_command(
+            self.user_class(spec),
+            locustfile=self.locustfile(workdir),
+            users=spec.connections,
+            run_time_s=spec.duration_s,
+            host=spec.url,
+            latency_json=workdir / "locust-latency.json",
+            metrics_bind=spec.metrics_bind,
+            rate=spec.rate,
+            run_id=spec.run_id,
+            system=spec.system,
+            processes_=spec.workers,
+            extra=("--only-summary", "--loglevel", "WARNING", "--stop-timeout", "2"),
+        )
+
+    def parse(self, stdout: str, workdir: Path) -> GeneratorRun:
+        data = json.loads((workdir / "locust-latency.json").read_text())
+        workers = data.get("workers", {})
+        return GeneratorRun(
+            requests=int(data["requests"]),
+            failures=int(data["failures"]),
+            failures_by_reason=dict(data.get("failures_by_reason", {})),
+            duration_s=float(data["duration_s"]),
+            rps=float(data["rps"]),
+            latency_us=dict(data["latency_us"]),
+            latency_resolution_us=1.0,
+            window_cpu_seconds=float(data["cpu_seconds"]) if "cpu_seconds" in data else None,
+            generator_bound=bool(data.get("generator_bound")),
+            workers=workers,
+            histogram=data.get("histogram"),
+            workers_lost=data.get("workers_lost") or [],
+            rps_after_loss=data.get("rps_after_loss"),
+        )

@@ -1,0 +1,301 @@
+"""report.html: one self-contained page (inline CSS and SVG, no script, no network) with the same
+tables as report.md, bar charts per generator, each cell's throughput and CPU over time (the
+Grafana panels' queries, read back from Prometheus), and latency percentile curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from swarmbench.report import findings as fnd
+from swarmbench.report import markdown, svg
+from swarmbench.report.model import (
+    MODE_TITLE,
+    Comparison,
+    Report,
+    baseline_note,
+    comparisons,
+    conditions_text,
+    fmt_bytes,
+    fmt_num,
+    placement_text,
+    prometheus_missing_text,
+    tables,
+    usable,
+)
+from swarmbench.results import CellResult
+
+PERCENTILES = ("p50", "p90", "p99", "p99.9", "max")
+#: The dashboard panels drawn per cell (titles of swarmbench.telemetry.dashboards.PANELS).
+TIME_PANELS = (("Throughput", "req/s"), ("Target CPU cores", "cores"))
+
+CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto;
+       max-width: 1320px; padding: 0 1.5rem; color: #1d2433; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: .3rem; } h2 { margin-top: 2.4rem;
+     border-bottom: 2px solid #e5e9f0; padding-bottom: .3rem; }
+h3 { margin-top: 1.6rem; font-size: 1.1rem; }
+table { border-collapse: collapse; margin: .6rem 0; font-size: .88rem; }
+th, td { padding: .3rem .6rem; border-bottom: 1px solid #e5e9f0; text-align: right; }
+th { background: #f5f7fa; font-weight: 600; }
+td:first-child, th:first-child { text-align: left; }
+table.results td:nth-child(2), table.results th:nth-child(2),
+table.results td:last-child, table.results th:last-child { text-align: left; }
+tr.failed td { color: #a33; } tr.bound td { background: #fff8e6; }
+.cond { color: #555; font-size: .85rem; } .notes { color: #555; font-size: .85rem; }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; }
+.cell { border: 1px solid #e5e9f0; border-radius: 6px; padding: .4rem; }
+.cell h4 { margin: .2rem .3rem; font-size: .9rem; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; }
+"""
+
+
+def _table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    classes: Sequence[str] = (),
+    kind: str = "",
+) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = f" class='{classes[i]}'" if i < len(classes) and classes[i] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+    cls = f" class='{kind}'" if kind else ""
+    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _ul(items: Iterable[str]) -> str:
+    return "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
+
+
+def header(report: Report) -> str:
+    run = report.run
+    mach = run.get("machine", {})
+    profile = run.get("parameters", {}).get("profile", {})
+    versions = run.get("versions", {})
+    items = {
+        "Date": run.get("created_at", "not recorded"),
+        "Machine": f"{mach.get('cpu_model', '?')}, {mach.get('logical_cpus', '?')} logical CPUs, "
+        f"{fmt_bytes(mach.get('memory_bytes'))} RAM, {mach.get('os', '?')}",
+        "Placement": placement_text(run.get("placement")),
+        "Profile": f"{profile.get('name', '?')}: {markdown.profile_text(profile)}",
+        "Fixed rate": f"{report.rate:g} req/s (Locust cells)" if report.rate else "none",
+        "Versions": f"swarmbench {versions.get('swarmbench', '?')}; "
+        + "; ".join(f"{k}: {v or 'absent'}" for k, v in (versions.get("tools") or {}).items()),
+    }
+    meta = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in items.items())
+    return f"<h1>swarmbench report: run {escape(report.run_id)}</h1><dl class='meta'>{meta}</dl>"
+
+
+def overview_charts(report: Report) -> str:
+    """Requests/s and CPU µs per request per system, one bar per mode, one chart per generator."""
+    cells = report.cell_map()
+    modes = report.modes()
+    charts = []
+    for generator in report.generators():
+        for metric, unit, label in (
+            ("rps", "req/s", "requests/s"),
+            ("cpu_us_per_request", "µs", "CPU µs per request"),
+        ):
+            series = []
+            for mode in modes:
+                values: list[float | None] = []
+                for system in report.systems:
+                    cell = cells.get((system, mode, generator))
+                    ok = cell is not None and usable(cell)
+                    values.append(getattr(cell, metric) if ok else None)
+                series.append((MODE_TITLE[mode], values))
+            title = f"{label}, {generator}"
+            charts.append(svg.bar_chart(report.systems, series, title, unit))
+    return "<h2>Overview</h2><div class='charts'>" + "".join(charts) + "</div>"
+
+
+def results_tables(report: Report) -> str:
+    out = ["<h2>Results</h2>"]
+    for table in tables(report):
+        rows = [markdown.row_cells(r) for r in table.rows]
+        classes = [
+            "failed" if r.cell.failed else "bound" if r.cell.generator_bound else ""
+            for r in table.rows
+        ]
+        out.append(f"<h3>{escape(table.title)}</h3>")
+        out.append(f"<p class='cond'>Conditions: {escape(table.conditions)}.</p>")
+        out.append(_table(markdown.TABLE_HEADER, rows, classes, kind="results"))
+        out.append(f"<div class='notes'>{_ul(table.notes)}</div>")
+    return "".join(out)
+
+
+def comparison_block(comp: Comparison) -> str:
+    head, body = markdown.comparison_rows(comp)
+    chart = ""
+    if comp.measured_base is not None:
+        series = [
+            ("published", [comp.published_norm.get(s) for s in comp.systems]),
+            ("measured", [comp.measured_norm.get(s) for s in comp.systems]),
+        ]
+        title = f"{comp.generator}, {MODE_TITLE[comp.mode]}: normalised requests/s"
+        chart = svg.bar_chart(comp.systems, series, title, "x baseline", width=480)
+    note = baseline_note(comp)
+    return (
+        f"<h3>{escape(comp.generator)}, {escape(MODE_TITLE[comp.mode])}</h3>"
+        f"<p class='cond'>Measured under: {escape(comp.conditions)}.</p>"
+        f"<div class='charts'><div>{_table(head, body)}"
+        + (f"<p class='notes'>{escape(note)}</p>" if note else "")
+        + f"</div>{chart}</div>"
+    )
+
+
+def published(report: Report) -> str:
+    out = ["<h2>Published vs measured</h2>"]
+    out.append(
+        f"<p class='cond'>Source of the published figures: {escape(report.published.source)}</p>"
+    )
+    out += [comparison_block(c) for c in comparisons(report)]
+    out.append("<h3>Conditions that differ from the article's</h3>")
+    out.append(_ul(fnd.differing_conditions(report)))
+    return "".join(out)
+
+
+def findings(report: Report) -> str:
+    out = ["<h2>Findings</h2>", "<h3>node-std's CPU per request against the Rust servers</h3>"]
+    out.append(_ul(fnd.cpu_sentences(report)))
+    out.append("<h3>Where the generator was the limit</h3>")
+    out.append(_ul(fnd.generator_bound_sentences(report)))
+    if report.rate is not None:
+        out.append(rate_block(report))
+    out.append("<h3>Failed and skipped cells</h3>")
+    failed = fnd.failed_cells(report)
+    out.append(_ul(f"{_cell_name(c)}: {c.verdict}" for c in failed) if failed else "<p>none</p>")
+    for title, sentences in (
+        ("Workers lost mid-cell (figures cover the whole cell)", fnd.worker_loss_sentences(report)),
+        (
+            "Other load on the machine (these figures may be low: rerun them)",
+            fnd.noisy_sentences(report),
+        ),
+    ):
+        if sentences:
+            out.append(f"<h3>{title}</h3>")
+            out.append(_ul(sentences))
+    missing = fnd.prometheus_missing(report)
+    if missing:
+        out.append("<h3>Server figures from Prometheus</h3>")
+        out.append(_ul(f"{_cell_name(c)}: {prometheus_missing_text(c)}" for c in missing))
+    return "".join(out)
+
+
+def rate_block(report: Report) -> str:
+    rows = fnd.fixed_rate_rows(report)
+    body = [
+        [r.system, MODE_TITLE[r.mode], fmt_num(r.rps), fmt_num(r.cpu_percent), fmt_num(r.cpu_us)]
+        for r in rows
+    ]
+    series = [
+        (
+            MODE_TITLE[m],
+            [
+                next((r.cpu_percent for r in rows if r.system == s and r.mode == m), None)
+                for s in report.systems
+            ],
+        )
+        for m in report.modes()
+    ]
+    cond = conditions_text(rows[0].cell) if rows else ""
+    chart = svg.bar_chart(report.systems, series, f"CPU % at {report.rate:g} req/s", "% of a core")
+    return (
+        f"<h3>At the same traffic ({report.rate:g} req/s)</h3>"
+        f"<p class='cond'>Conditions: {escape(cond)}.</p><div class='charts'><div>"
+        + _table(("system", "mode", "achieved req/s", "target CPU %", "CPU µs/req"), body)
+        + f"</div>{chart}</div>"
+        + _ul(fnd.fixed_rate_sentences(report))
+    )
+
+
+def latency_charts(report: Report) -> str:
+    cells = report.cell_map()
+    charts = []
+    for mode in report.modes():
+        for generator in report.generators():
+            lines = []
+            for system in report.systems:
+                cell = cells.get((system, mode, generator))
+                if cell is not None and usable(cell):
+                    lines.append((system, _percentiles(cell)))
+            if lines:
+                title = f"latency, {generator}, {MODE_TITLE[mode]}"
+                charts.append(svg.percentile_chart(PERCENTILES, lines, title, "µs (log)"))
+    return (
+        "<h2>Latency distributions</h2><p class='cond'>Percentiles as each generator reports "
+        "them (wrk and ab report no p99.9; ab reports whole milliseconds, and a percentile under "
+        "a generator's resolution is drawn at its resolution).</p>"
+        "<div class='charts'>" + "".join(charts) + "</div>"
+    )
+
+
+def _percentiles(cell: CellResult) -> list[float | None]:
+    """Latency per percentile; one under the generator's resolution is drawn at it (ab's 0 ms
+    is "under 1 ms", which a log axis cannot show as 0)."""
+    floor = cell.latency_resolution_us or 0.0
+    out: list[float | None] = []
+    for name in PERCENTILES:
+        value = cell.latency_us.get(name)
+        out.append(max(value, floor) if value is not None and floor else value)
+    return out
+
+
+def _cell_name(cell: CellResult) -> str:
+    return f"{cell.system}, {MODE_TITLE.get(cell.keepalive, cell.keepalive)}, {cell.generator}"
+
+
+def time_series(report: Report) -> str:
+    """Small multiples: each cell's throughput and target CPU from Prometheus' range queries."""
+    out = [
+        "<h2>Over time, per cell</h2><p class='cond'>The Grafana run dashboard's queries, read "
+        "back from this run's Prometheus (1 s steps, 10 s rates); the shaded band is the "
+        "measured window. Throughput comes from the Locust master, so wrk and ab cells show CPU "
+        "only.</p><div class='charts'>"
+    ]
+    for cell in report.cells:
+        if cell.failed:
+            continue
+        prom = cell.prometheus
+        body = []
+        if not prom.available:
+            body.append(f"<p class='notes'>{escape(prometheus_missing_text(cell))}</p>")
+        else:
+            series = prom.series or {}
+            for panel, unit in TIME_PANELS:
+                lines = [
+                    (s.get("legend", ""), s.get("values") or []) for s in series.get(panel, [])
+                ]
+                if lines:
+                    body.append(svg.line_chart(lines, panel, unit, window=prom.window))
+            if not body:
+                body.append("<p class='notes'>no series recorded for this cell</p>")
+        out.append(f"<div class='cell'><h4>{escape(_cell_name(cell))}</h4>{''.join(body)}</div>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def systems(report: Report) -> str:
+    return "<h2>Systems</h2>" + _table(*markdown.systems_rows(report))
+
+
+def render(report: Report) -> str:
+    parts = [
+        header(report),
+        overview_charts(report),
+        results_tables(report),
+        published(report),
+        findings(report),
+        latency_charts(report),
+        time_series(report),
+        systems(report),
+    ]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>swarmbench report {escape(report.run_id)}</title>"
+        f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+    )

@@ -1,0 +1,90 @@
+"""Building the target servers: toolchain checks, up-to-date stamps, one build per system."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from swarmbench.errors import UsageError
+from swarmbench.targets.registry import Target
+from swarmbench.util import paths
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINTS = {
+    "cargo": "apt-get install cargo-web (Debian 12: Rust 1.96), or Rust from https://rustup.rs",
+    "go": "install Go >= 1.22 (https://go.dev/dl)",
+    "node": "install Node.js >= 18 (Debian: apt-get install nodejs)",
+}
+#: Build outputs kept inside a source folder by some tools; never part of the stamp.
+IGNORED_PARTS = frozenset({"target", "node_modules", "__pycache__"})
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    name: str
+    built: bool  # False: it was up to date
+    seconds: float
+
+
+def require_toolchain(target: Target) -> None:
+    if shutil.which(target.toolchain) is None:
+        hint = INSTALL_HINTS.get(target.toolchain, "install it")
+        raise UsageError(f"{target.name} needs {target.toolchain!r}, not found on PATH: {hint}")
+
+
+def _toolchain_version(tool: str) -> str:
+    args = [tool, "version"] if tool == "go" else [tool, "--version"]
+    return subprocess.run(args, capture_output=True, text=True, check=False).stdout.strip()
+
+
+def source_stamp(target: Target) -> str:
+    """A hash of everything the artefact depends on: sources, build command, toolchain."""
+    digest = hashlib.sha256()
+    for folder in (target.source, *target.shared_sources):
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder.parent)
+            if path.is_file() and not IGNORED_PARTS.intersection(rel.parts):
+                digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update("\0".join(target.build_command()).encode())
+    digest.update(_toolchain_version(target.toolchain).encode())
+    return digest.hexdigest()
+
+
+def _stamp_file(target: Target) -> Path:
+    return paths.build_dir() / "stamps" / f"{target.name}.sha256"
+
+
+def is_up_to_date(target: Target) -> bool:
+    stamp = _stamp_file(target)
+    return (
+        target.artefact.exists()
+        and stamp.exists()
+        and stamp.read_text().strip() == source_stamp(target)
+    )
+
+
+def build(target: Target, force: bool = False) -> BuildResult:
+    require_toolchain(target)
+    started = time.monotonic()
+    if not force and is_up_to_date(target):
+        return BuildResult(target.name, built=False, seconds=time.monotonic() - started)
+    command = target.build_command()
+    if command:
+        paths.build_dir().mkdir(parents=True, exist_ok=True)
+        log.debug("building %s: %s", target.name, " ".join(command))
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
+            raise UsageError(f"building {target.name} failed ({' '.join(command)}):\n{tail}")
+    if not target.artefact.exists():
+        raise UsageError(f"building {target.name} did not produce {target.artefact}")
+    stamp = _stamp_file(target)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(source_stamp(target) + "\n")
+    return BuildResult(target.name, built=True, seconds=time.monotonic() - started)

@@ -1,0 +1,244 @@
+"""Grafana dashboards generated from code; the panels' PromQL is data the offline report reuses.
+
+Regenerate the committed files with `python -m swarmbench.telemetry.dashboards` (a unit test fails
+when grafana/dashboards/*.json differ from what this module generates). Queries use the recording
+rules of deploy/prometheus/rules.yml and the variables `$system` and `$run` (regexes; the report
+substitutes values, `.*` means all)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from swarmbench.telemetry import metrics
+from swarmbench.telemetry.thresholds import GENERATOR_BOUND_RATIO
+from swarmbench.util import paths
+
+DATASOURCE = {"type": "prometheus", "uid": "swarmbench-prometheus"}
+SCHEMA_VERSION = 39
+GRID_COLUMNS = 24
+PANEL_HEIGHT = 8
+SEL = 'system=~"$system", run=~"$run"'
+#: Locust's series carry `run` only through swarmbench_run_info; join on the exporter.
+RUN_JOIN = f'on (job, instance) group_left (run) {metrics.RUN_INFO}{{run=~"$run"}}'
+
+
+@dataclass(frozen=True)
+class Query:
+    expr: str
+    legend: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    unit: str  # Grafana unit id: reqps, s, bytes, percentunit, short, µs
+    queries: tuple[Query, ...]
+    description: str = ""
+    kind: str = "timeseries"
+
+    @property
+    def exprs(self) -> list[str]:
+        return [q.expr for q in self.queries]
+
+
+def _quantile(q: float) -> Query:
+    expr = f"histogram_quantile({q}, {metrics.SYSTEM_DURATION_BUCKETS_RATE}{{{SEL}}})"
+    return Query(expr, f"p{round(q * 100):g} {{{{system}}}} {{{{run}}}}")
+
+
+#: The "swarmbench / run" dashboard: load and the server's cost on one time axis.
+PANELS: list[Panel] = [
+    Panel(
+        "Throughput",
+        "reqps",
+        (Query(f"{metrics.SYSTEM_REQUESTS_RATE}{{{SEL}}}", "{{system}} {{run}}"),),
+        "Requests/s completed, from the Locust master (10 s rate).",
+    ),
+    Panel(
+        "Latency percentiles",
+        "s",
+        (_quantile(0.5), _quantile(0.9), _quantile(0.99)),
+        "From the generator's latency histogram (buckets 50 us to 1 s), 10 s window.",
+    ),
+    Panel(
+        "Target CPU cores",
+        "short",
+        (Query(f'{metrics.SYSTEM_TARGET_CPU_CORES_RATE}{{system=~"$system"}}', "{{system}}"),),
+        "CPU of the server's whole process tree; 1 = one core busy.",
+    ),
+    Panel(
+        "CPU µs per request",
+        "µs",
+        (Query(f"{metrics.SYSTEM_CPU_US_PER_REQUEST_RATE}{{{SEL}}}", "{{system}} {{run}}"),),
+        "Target CPU time divided by requests completed over the same 10 s: the cost figure.",
+    ),
+    Panel(
+        "Target RSS",
+        "bytes",
+        (
+            Query(
+                f'{metrics.TARGET_RSS_BYTES}{{system=~"$system"}}',
+                "{{system}} {{host}}",
+            ),
+        ),
+        "Resident memory summed over the server's process tree.",
+    ),
+    Panel(
+        "Failures",
+        "reqps",
+        (Query(f"{metrics.SYSTEM_FAILURES_RATE}{{{SEL}}}", "{{system}} {{run}}"),),
+        "Failed requests/s, all reasons.",
+    ),
+]
+
+#: The "swarmbench / locust cluster" dashboard: is the generator, not the server, the limit?
+CLUSTER_PANELS: list[Panel] = [
+    Panel(
+        "Workers",
+        "short",
+        (Query(f"max by (run) ({metrics.WORKERS} * {RUN_JOIN})", "{{run}}"),),
+        "Workers connected to the master (1 for a standalone Locust).",
+    ),
+    Panel(
+        "Users",
+        "short",
+        (Query(f"max by (run) ({metrics.USERS} * {RUN_JOIN})", "{{run}}"),),
+    ),
+    Panel(
+        "Worker CPU",
+        "percentunit",
+        (Query(f"{metrics.WORKER_CPU_RATIO} * {RUN_JOIN}", "{{worker}}"),),
+        "Each worker's CPU as it reports to the master; 100% = one core.",
+    ),
+    Panel(
+        "Generator-bound",
+        "short",
+        (
+            Query(
+                f"max by (run) ({metrics.WORKER_CPU_RATIO} * {RUN_JOIN})"
+                f" > bool {GENERATOR_BOUND_RATIO}",
+                "{{run}}",
+            ),
+        ),
+        f"1 while any worker is above {GENERATOR_BOUND_RATIO:.0%} CPU: the generator is the limit.",
+        kind="stat",
+    ),
+    Panel(
+        "Requests/s generated",
+        "reqps",
+        (Query(f'{metrics.SYSTEM_REQUESTS_RATE}{{run=~"$run"}}', "{{system}} {{run}}"),),
+    ),
+]
+
+
+def _variable(name: str, query: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": name,
+        "type": "query",
+        "datasource": DATASOURCE,
+        "definition": query,
+        "query": {"query": query, "refId": f"{name}-values"},
+        "refresh": 2,
+        "includeAll": True,
+        "multi": True,
+        "allValue": ".*",
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "sort": 1,
+        "hide": 0,
+        "options": [],
+    }
+
+
+VARIABLES = {
+    "system": _variable("system", f"label_values({metrics.TARGET_UP}, system)"),
+    "run": _variable("run", f"label_values({metrics.RUN_INFO}, run)"),
+}
+
+
+def _panel(index: int, panel: Panel) -> dict[str, Any]:
+    width = GRID_COLUMNS // 2
+    return {
+        "id": index + 1,
+        "type": panel.kind,
+        "title": panel.title,
+        "description": panel.description,
+        "datasource": DATASOURCE,
+        "gridPos": {
+            "h": PANEL_HEIGHT,
+            "w": width,
+            "x": (index % 2) * width,
+            "y": (index // 2) * PANEL_HEIGHT,
+        },
+        "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}},
+        "targets": [
+            {
+                "refId": chr(ord("A") + n),
+                "datasource": DATASOURCE,
+                "expr": query.expr,
+                "legendFormat": query.legend,
+                "range": True,
+            }
+            for n, query in enumerate(panel.queries)
+        ],
+    }
+
+
+def dashboard(uid: str, title: str, panels: list[Panel], variables: list[str]) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "title": title,
+        "tags": ["swarmbench"],
+        "editable": True,
+        "timezone": "browser",
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "refresh": "5s",
+        "time": {"from": "now-15m", "to": "now"},
+        "annotations": {"list": []},
+        "links": [],
+        "templating": {"list": [VARIABLES[name] for name in variables]},
+        "panels": [_panel(i, p) for i, p in enumerate(panels)],
+    }
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    """File name -> dashboard JSON."""
+    return {
+        "swarmbench-run.json": dashboard(
+            "swarmbench-run", "swarmbench / run", PANELS, ["system", "run"]
+        ),
+        "swarmbench-cluster.json": dashboard(
+            "swarmbench-cluster", "swarmbench / locust cluster", CLUSTER_PANELS, ["run"]
+        ),
+    }
+
+
+def render(board: dict[str, Any]) -> str:
+    return json.dumps(board, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(out_dir: Path | None = None) -> list[Path]:
+    out_dir = out_dir or paths.ROOT / "grafana" / "dashboards"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, board in dashboards().items():
+        path = out_dir / name
+        path.write_text(render(board))
+        written.append(path)
+    return written
+
+
+def substitute(expr: str, system: str = ".*", run: str = ".*") -> str:
+    """A panel's query with the dashboard variables filled in, for the API or the report."""
+    return expr.replace("$system", system).replace("$run", run)
+
+
+if __name__ == "__main__":
+    for written in write(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
+        print(written)

@@ -1,0 +1,74 @@
+"""Direct readings of a local target's process tree during a cell: CPU, peak RSS, threads."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import psutil
+
+from swarmbench.telemetry.process_tree import TreeReading, read_tree
+
+SAMPLE_INTERVAL_S = 0.2
+
+
+@dataclass
+class TreeUsage:
+    cpu_seconds: float
+    rss_peak_bytes: int
+    threads_peak: int
+    alive: bool
+    #: CPU seconds the whole machine spent busy over the same window (None: not measured here)
+    machine_busy_seconds: float | None = None
+
+
+def machine_busy_seconds() -> float:
+    """All CPUs' busy time since boot: everything but idle and I/O wait."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+class TreeSampler:
+    """Samples a process tree in a thread from start() to stop(); the peaks are what it saw."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tree-sampler", daemon=True)
+        self._first: TreeReading | None = None
+        self._last: TreeReading | None = None
+        self._rss_peak = 0
+        self._threads_peak = 0
+        self._alive = True
+        self._machine_start = 0.0
+
+    def _sample(self) -> None:
+        try:
+            reading = read_tree(self.root)
+        except psutil.Error:
+            self._alive = False
+            return
+        self._first = self._first or reading
+        self._last = reading
+        self._rss_peak = max(self._rss_peak, reading.rss_bytes)
+        self._threads_peak = max(self._threads_peak, reading.threads)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S) and self._alive:
+            self._sample()
+
+    def start(self) -> TreeSampler:
+        self._machine_start = machine_busy_seconds()
+        self._sample()
+        self._thread.start()
+        return self
+
+    def stop(self) -> TreeUsage:
+        self._stop.set()
+        self._thread.join()
+        if self._alive:
+            self._sample()
+        first, last = self._first, self._last
+        cpu = (last.cpu_seconds - first.cpu_seconds) if first and last else 0.0
+        busy = machine_busy_seconds() - self._machine_start
+        return TreeUsage(cpu, self._rss_peak, self._threads_peak, self._alive, busy)

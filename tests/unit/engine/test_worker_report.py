@@ -1,0 +1,34 @@
+"""The worker report's format: what report_payload writes, read_report reads back."""
+
+from __future__ import annotations
+
+import msgpack
+
+from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.worker_report import REPORT_KEY, WorkerReport, read_report, report_payload
+
+
+def test_a_payload_reads_back_after_msgpack_as_sent() -> None:
+    hist = LatencyHistogram()
+    for us in (120, 450, 9_000):
+        hist.record(us)
+    payload = report_payload(hist, 3, {"timeout": 1}, 0.8, 1.0, final=True)
+    # Locust's rpc sends message data with msgpack.
+    data = msgpack.unpackb(msgpack.packb({REPORT_KEY: payload, "stats": []}), raw=False)
+    report = read_report(data)
+    assert report is not None
+    assert report == WorkerReport(
+        histogram=hist.encode_delta(),
+        requests=3,
+        failures={"timeout": 1},
+        cpu_seconds=0.8,
+        wall_seconds=1.0,
+        final=True,
+    )
+    merged = LatencyHistogram()
+    merged.merge_delta(report.histogram)
+    assert merged.count == 3
+
+
+def test_a_report_without_swarmbench_part_reads_as_none() -> None:
+    assert read_report({"stats": [], "errors": {}}) is None

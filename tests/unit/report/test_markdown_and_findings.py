@@ -1,0 +1,233 @@
+"""report.md from a synthetic results folder: tables, ranks, normalisation, findings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fakes import rundir as fake
+
+from swarmbench.report import findings, model, writer
+from swarmbench.results import RunDir
+
+
+def _md(path: Path) -> str:
+    writer.write(path)
+    return (path / "report.md").read_text()
+
+
+def _row(md: str, title: str, system: str) -> list[str]:
+    """The cells of one system's row in the table under `### title`."""
+    section = md.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0]
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("|") and len(cells) > 1 and cells[1] == system:
+            return cells
+    raise AssertionError(f"no row for {system} under {title}")
+
+
+def test_tables_are_ranked_by_requests_per_second_within_each_table(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path)
+    fake.alter(rundir, "node-std", "off", "wrk", rps=99_000.0)
+    md = _md(tmp_path)
+    assert _row(md, "wrk, keep-alive on", "tokio")[0] == "1"
+    assert _row(md, "wrk, keep-alive on", "node-std")[0] == "7"
+    assert _row(md, "wrk, keep-alive off", "node-std")[0] == "1"
+    assert _row(md, "wrk, keep-alive off", "tokio")[0] == "2"
+    # one table per generator and mode, in that order
+    titles = re.findall(r"^### ((?:locust|wrk|ab), keep-alive o\w+)$", md, re.M)
+    assert titles[:6] == [
+        "locust, keep-alive on", "wrk, keep-alive on", "ab, keep-alive on",
+        "locust, keep-alive off", "wrk, keep-alive off", "ab, keep-alive off",
+    ]  # fmt: skip
+
+
+def test_table_row_holds_the_articles_columns(tmp_path: Path) -> None:
+    fake.build(tmp_path)
+    row = _row(_md(tmp_path), "wrk, keep-alive on", "node-std")
+    # rank, system, rps, mean, p99, failures, CPU %, CPU µs/req, Prometheus, RSS, bound, verdict
+    assert row[2] == "20,000"
+    assert row[3] == "4,800"  # node-std's fake latency is 4x tokio's 1,200 µs
+    assert row[6] == "80"
+    assert row[7] == "40"
+    assert row[9] == "12.0 MiB"
+    assert row[10:] == ["no", "ok"]
+
+
+def test_published_and_measured_are_normalised_to_tokio(tmp_path: Path) -> None:
+    fake.build(tmp_path)
+    rep = model.load(RunDir(tmp_path))
+    comps = {(c.generator, c.mode): c for c in model.comparisons(rep)}
+    wrk_on = comps[("wrk", "on")]
+    assert wrk_on.published_base == wrk_on.measured_base == "tokio"
+    assert wrk_on.measured_norm["node-std"] == 20_000 / 50_000
+    assert wrk_on.published_norm["node-std"] == 139_412 / 340_130
+    off = comps[("wrk", "off")]
+    assert off.published_norm["hyperlane"] == 51_031 / 49_555  # above 1: faster than tokio
+    md = _md(tmp_path)
+    assert "| node-std | 139,412 | 0.41 | 20,000 | 0.40 |" in md
+
+
+def test_without_tokio_the_fastest_is_the_baseline_and_the_report_says_so(
+    tmp_path: Path,
+) -> None:
+    fake.build(tmp_path, systems=("hyperlane", "node-std"), generators=("wrk",))
+    md = _md(tmp_path)
+    assert "tokio was not measured with wrk, keep-alive on" in md
+    assert "| published (hyperlane = 1.0) | measured req/s | measured (hyperlane = 1.0) |" in md
+    # published 340,130 / 324,323; measured 20,000 / 48,000 and 139,412 / 324,323
+    assert "| tokio | 340,130 | 1.05 | n/a (not measured) | n/a |" in md
+    assert "| node-std | 139,412 | 0.43 | 20,000 | 0.42 |" in md
+
+
+def test_missing_figures_are_na_with_a_reason_never_zero(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, generators=("wrk",))
+    fake.alter(
+        rundir, "gin", "on", "wrk",
+        cpu_us_per_request=None, target_cpu_percent=None, rss_peak_bytes=None,
+        latency_us={"p50": 900.0},
+    )  # fmt: skip
+    md = _md(tmp_path)
+    row = _row(md, "wrk, keep-alive on", "gin")
+    assert row[3] == row[4] == row[6] == row[7] == row[9] == "n/a"
+    assert "gin: mean and p99 latency n/a: wrk did not report it" in md
+    assert "gin: target CPU n/a: the target was not sampled" in md
+    assert "0 B" not in md
+
+
+def test_failed_and_skipped_cells_are_listed_with_their_reasons(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, generators=("wrk", "ab"))
+    fake.alter(rundir, "gin", "off", "ab", verdict="failed: verification (content-length)")
+    fake.alter(rundir, "rocket", "on", "ab", verdict="skipped: ab cannot pace a fixed rate")
+    md = _md(tmp_path)
+    failed = md.split("### Failed and skipped cells\n", 1)[1].split("###", 1)[0]
+    assert "- gin, keep-alive off, ab: failed: verification (content-length)" in failed
+    assert "- rocket, keep-alive on, ab: skipped: ab cannot pace a fixed rate" in failed
+    row = _row(md, "ab, keep-alive off", "gin")
+    assert row[0] == "n/a" and row[2] == "—" and row[-1].startswith("failed: verification")
+    assert "| gin | 47,081 | 0.91 | n/a (failed: verification (content-length)) | n/a |" in md
+
+
+def test_node_cpu_per_request_is_compared_with_the_rust_servers(tmp_path: Path) -> None:
+    fake.build(tmp_path, generators=("wrk",))
+    md = _md(tmp_path)
+    # node-std 40 µs; Rust 10, 11, 12.5, 14 (median 11.75): 2.9x to 4.0x, median 3.4x
+    assert (
+        "wrk, keep-alive on: node-std used 40 CPU µs per request, the Rust servers 10 to 14 "
+        "(tokio 10, hyperlane 11, rocket 12.5, rust-std 14): node-std costs 2.9x to 4.0x as "
+        "much CPU per request (median 3.4x)." in md
+    )
+    assert "Measured: node-std spends 3.4x to 3.4x the CPU per request" in md
+    # gin and go-std are Go, not Rust: not in the comparison
+    sentence = next(s for s in findings.cpu_sentences(_load(tmp_path)) if "wrk, keep" in s)
+    assert "gin" not in sentence and "go-std" not in sentence
+
+
+def _load(path: Path) -> model.Report:
+    return model.load(RunDir(path))
+
+
+def test_no_cpu_comparison_without_node_or_rust(tmp_path: Path) -> None:
+    fake.build(tmp_path / "a", systems=("tokio", "gin"), generators=("wrk",))
+    assert "node-std was not measured in this run" in _md(tmp_path / "a")
+    fake.build(tmp_path / "b", systems=("gin", "node-std"), generators=("wrk",))
+    assert "No Rust server was measured beside node-std" in _md(tmp_path / "b")
+
+
+def test_generator_bound_cells_are_listed_as_lower_bounds(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, generators=("wrk",))
+    assert "No cell was generator-bound" in _md(tmp_path)
+    fake.alter(
+        rundir, "tokio", "on", "wrk",
+        verdict="generator-bound", generator_bound=True, generator_cpu_percent=97.0,
+    )  # fmt: skip
+    md = _md(tmp_path)
+    assert (
+        "- tokio, keep-alive on, wrk: the generator was at 97% CPU; the 50,000 req/s measured "
+        "is a lower bound of the server's capacity" in md
+    )
+    assert "| tokio | 340,130 | 1.00 | 50,000 (generator-bound: lower bound) | 1.00 |" in md
+    assert _row(md, "wrk, keep-alive on", "tokio")[10] == "yes"
+
+
+def test_cells_measured_beside_other_load_are_named(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, generators=("wrk",))
+    assert "Other load on the machine" not in _md(tmp_path)
+    fake.alter(rundir, "tokio", "on", "wrk", other_cpu_percent=60.0)
+    fake.alter(rundir, "gin", "on", "wrk", other_cpu_percent=10.0)
+    md = _md(tmp_path)
+    assert "### Other load on the machine (these figures may be low: rerun them)" in md
+    assert "- tokio, keep-alive on, wrk: other processes used 60% of a core while it" in md
+    assert "gin, keep-alive on, wrk: other processes" not in md
+    html = (tmp_path / "report.html").read_text()
+    assert "tokio, keep-alive on, wrk: other processes used 60% of a core" in html
+
+
+def test_fixed_rate_run_reports_cpu_at_the_same_traffic(tmp_path: Path) -> None:
+    fake.build(tmp_path, generators=("locust", "wrk"), rate=1000.0)
+    md = _md(tmp_path)
+    assert "### At the same traffic (1000 req/s)" in md
+    # 5,000 requests in 5 s: node-std 40 µs each -> 4% of a core; Rust 1% to 1.4%
+    assert "| node-std | keep-alive on | 1,000 | 4 | 40 |" in md
+    assert (
+        "keep-alive on, 1000 req/s: node-std at 4.0% CPU, the Rust servers at 1.0% to 1.4% "
+        "(100% = one core): 2.9x to 4.0x as much. The article reported 80-95% for Node.js and "
+        "30-50% for Rust in production." in md
+    )
+    assert "Only Locust paces a fixed rate" in md
+    fake.build(tmp_path / "flat", generators=("wrk",))
+    assert "At the same traffic" not in _md(tmp_path / "flat")
+
+
+def test_missing_prometheus_figures_say_why(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, generators=("wrk",))
+    fake.alter(
+        rundir, "go-std", "on", "wrk",
+        prometheus={"available": False, "reason": "prometheus not installed"},
+    )  # fmt: skip
+    md = _md(tmp_path)
+    assert (
+        "- go-std, keep-alive on, wrk: server figures from Prometheus missing: "
+        "prometheus not installed" in md
+    )
+    assert _row(md, "wrk, keep-alive on", "go-std")[8] == "n/a"
+
+
+def test_header_and_conditions_are_named(tmp_path: Path) -> None:
+    fake.build(tmp_path, generators=("wrk",))
+    md = _md(tmp_path)
+    assert md.startswith("# swarmbench report: run 20261126-120000\n")
+    assert "- Placement: target pinned to CPU 1, generator to CPU 0" in md
+    assert "Test CPU 9000, 2 logical CPUs, 8.0 GiB RAM" in md
+    assert (
+        "Conditions: wrk, 64 connections, 5 s measured, 1 wrk thread, 2 s warm-up, "
+        "1 server thread, target pinned to CPU 1, generator to CPU 0." in md
+    )
+    for text in (
+        "i9-14900KF",
+        "client and server sharing one host's CPUs",
+        "published wrk -c360 and ab -c1000; here 64",
+        "Response headers equalised",
+        "node-std Content-Length fixed",
+        "hyperlane 4.1.2 to 4.31.0",
+        "2.0 s of warm-up per cell",
+        "DEV Community, 2025-10-26",
+    ):
+        assert text in md, text
+
+
+def test_a_run_without_cells_still_reports(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, systems=("tokio",), generators=("wrk",))
+    for path in rundir.cells_dir.glob("*.json"):
+        path.unlink()
+    md = _md(tmp_path)
+    assert "No cell has finished yet." in md
+    assert "wrk, keep-alive on: not measured in this run." in md
+
+
+def test_a_percentile_under_the_generators_resolution_is_not_zero(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, systems=("tokio",), generators=("ab",))
+    fake.alter(rundir, "tokio", "on", "ab", latency_us={"mean": 710.0, "p50": 0.0, "p99": 0.0})
+    row = _row(_md(tmp_path), "ab, keep-alive on", "tokio")
+    assert row[3] == "710"  # ab's mean is a computed average, finer than its percentiles
+    assert row[4] == "< 1,000"

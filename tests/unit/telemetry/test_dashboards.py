@@ -1,0 +1,84 @@
+"""Generated Grafana dashboards: committed files match the code, and carry Grafana's fields."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from swarmbench.telemetry import dashboards
+from swarmbench.util import paths
+
+GRAFANA = paths.ROOT / "grafana"
+
+
+def test_committed_dashboards_match_the_generator(tmp_path: Path) -> None:
+    written = dashboards.write(tmp_path)
+    assert {p.name for p in written} == {p.name for p in (GRAFANA / "dashboards").glob("*.json")}
+    for fresh in written:
+        committed = (GRAFANA / "dashboards" / fresh.name).read_text()
+        assert committed == fresh.read_text(), (
+            f"{fresh.name} is stale: run `python -m swarmbench.telemetry.dashboards`"
+        )
+
+
+def _provisioned_datasource_uid() -> str:
+    files = list((GRAFANA / "provisioning" / "datasources").glob("*.yml"))
+    assert files
+    data = yaml.safe_load(files[0].read_text())
+    assert data["apiVersion"] == 1
+    (source,) = data["datasources"]
+    assert source["type"] == "prometheus" and source["url"]
+    return str(source["uid"])
+
+
+@pytest.mark.parametrize("name", ["swarmbench-run.json", "swarmbench-cluster.json"])
+def test_dashboard_has_the_fields_grafana_needs(name: str) -> None:
+    board = json.loads((GRAFANA / "dashboards" / name).read_text())
+    uid = _provisioned_datasource_uid()
+    assert board["uid"] and len(board["uid"]) <= 40
+    assert board["title"].startswith("swarmbench / ")
+    assert isinstance(board["schemaVersion"], int) and board["schemaVersion"] >= 36
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert "run" in variables
+    for var in variables.values():
+        assert var["type"] == "query" and var["datasource"]["uid"] == uid
+        assert var["query"]["query"].startswith("label_values(")
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    for panel in board["panels"]:
+        assert panel["type"] in {"timeseries", "stat"}
+        assert set(panel["gridPos"]) == {"h", "w", "x", "y"}
+        assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+        assert panel["datasource"]["uid"] == uid
+        assert panel["targets"]
+        refs = [t["refId"] for t in panel["targets"]]
+        assert len(refs) == len(set(refs))
+        for target in panel["targets"]:
+            assert target["expr"] and target["datasource"]["uid"] == uid
+            used = set(re.findall(r"\$(\w+)", target["expr"]))
+            assert used <= set(variables), f"{panel['title']}: undefined {used - set(variables)}"
+
+
+def test_run_dashboard_covers_the_issue() -> None:
+    titles = {p.title for p in dashboards.PANELS}
+    for needed in ("Throughput", "Latency percentiles", "Target CPU cores", "CPU µs per request"):
+        assert needed in titles
+    assert {"Target RSS", "Failures"} <= titles
+    cluster = {p.title for p in dashboards.CLUSTER_PANELS}
+    assert {"Workers", "Users", "Worker CPU", "Generator-bound"} <= cluster
+
+
+def test_dashboard_provider_points_at_a_folder() -> None:
+    (provider_file,) = (GRAFANA / "provisioning" / "dashboards").glob("*.yml")
+    (provider,) = yaml.safe_load(provider_file.read_text())["providers"]
+    assert provider["type"] == "file" and provider["options"]["path"]
+
+
+def test_substitute_fills_the_variables() -> None:
+    expr = dashboards.PANELS[0].exprs[0]
+    filled = dashboards.substitute(expr, system="node-std", run="r1")
+    assert "$" not in filled and 'system=~"node-std"' in filled and 'run=~"r1"' in filled
