@@ -1,10 +1,22 @@
 """Test hosts on one machine: network namespaces, each with sshd or systemd as PID 1 of its own.
 
-Each host is a network namespace on the bridge sbr0 (198.18.0.1/24, RFC 2544 benchmarking
-range only), with its own mount/UTS/PID namespaces: / and /usr are shared with this machine,
-/opt, /var and /etc are copy-on-write overlays, /root and /run are private. Recipe and pitfalls:
-shared/notes/netns-cluster.md. Every name starts with PREFIX, so what a crashed run left behind
-is found and removed before the next run starts.
+Each host is a network namespace on the bridge sbrN (198.18.N.1/24, in the RFC 2544
+benchmarking range only; N from SWARMBENCH_TEST_NET, default 0), with its own mount/UTS/PID
+namespaces: / and /usr are shared with this machine, /opt, /var and /etc are copy-on-write
+overlays, /root and /run are private. Every name starts with PREFIX, so what a crashed run left
+behind is found and removed before the next run starts.
+
+Pitfalls met on the way, and how this module avoids them:
+- `unshare --fork` ignores SIGTERM in its parent: a host is stopped by SIGKILL to the unshare
+  PID, and --kill-child takes its PID 1 (sshd or systemd) and everything under it along.
+- A tmpfs on /opt would hide what is installed there; overlayfs keeps it visible.
+- Ansible writes /root/.ansible/cp even with ANSIBLE_HOME set: control_path_dir is set in the
+  generated ansible.cfg. Each host has its own /root, so the controller's Python must not live
+  under /root (the venv is made from Debian's /usr/bin/python3 inside the checkout).
+- `ansible_service_mgr` reads /proc/1/comm: sshd as PID 1 is not systemd, so the roles use
+  start-stop-daemon there and systemd units on the hosts that boot systemd.
+- The hosts have no route to any package registry, and /usr is shared: everything the playbook
+  installs comes from the controller (wheelhouse, built servers); apt stays out of the run.
 
 A host in SYSTEMD_HOSTS boots a real systemd instead, so the playbook's systemd units run too:
 it gets its own cgroup namespace rooted at a cgroup2 directory of its own (systemd manages only
@@ -31,9 +43,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "cluster.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PLAYBOOK_TIMEOUT_SECONDS = 300
-PREFIX = "sbc-"
-BRIDGE = "sbr0"
-BRIDGE_ADDRESS = "198.18.0.1"
+#: SWARMBENCH_TEST_NET=N (0-99) gives a test run its own network 198.18.N.0/24, bridge and name
+#: prefix, so two checkouts can run their cluster tests on one machine at once.
+NET = int(os.environ.get("SWARMBENCH_TEST_NET", "0"))
+PREFIX = f"sbc{NET or ''}-"
+BRIDGE = f"sbr{NET}"
+SUBNET = f"198.18.{NET}"
+BRIDGE_ADDRESS = f"{SUBNET}.1"
+#: An address on the hosts' network where nothing answers.
+GHOST_ADDRESS = f"{SUBNET}.99"
 FIRST_HOST = 11
 SSH_START_SECONDS = 20.0
 _OVERLAID = ("opt", "var", "etc")
@@ -410,7 +428,7 @@ def _wait_ssh(host: Host, deadline: float) -> None:
 
 
 def create(names: list[str], systemd: frozenset[str] = frozenset()) -> Cluster:
-    """Start one host per name at 198.18.0.11, .12, ...; those in `systemd` boot systemd.
+    """Start one host per name at 198.18.N.11, .12, ...; those in `systemd` boot systemd.
 
     destroy() undoes all of it.
     """
@@ -423,7 +441,7 @@ def create(names: list[str], systemd: frozenset[str] = frozenset()) -> Cluster:
         _run("ip", "link", "set", BRIDGE, "up")
         for index, name in enumerate(names):
             directory = cluster.workdir / "hosts" / name
-            host = Host(name, f"198.18.0.{FIRST_HOST + index}", directory, name in systemd)
+            host = Host(name, f"{SUBNET}.{FIRST_HOST + index}", directory, name in systemd)
             cluster.hosts[name] = host
             _prepare_host(cluster, host)
             if host.systemd:

@@ -63,11 +63,11 @@ def test_unknown_system_stops_naming_it(cluster: hosts.Cluster, ansible: hosts.A
 def test_host_not_answering_ssh_stops_naming_it(
     cluster: hosts.Cluster, ansible: hosts.Ansible
 ) -> None:
-    # 198.18.0.99 is on the bridge's network but nothing answers there.
-    inventory = hosts.write_inventory(cluster, extra_hosts={"ghost": "198.18.0.99"})
+    # GHOST_ADDRESS is on the bridge's network but nothing answers there.
+    inventory = hosts.write_inventory(cluster, extra_hosts={"ghost": hosts.GHOST_ADDRESS})
     proc, _ = ansible.playbook(inventory, "-e", "common_reachable_timeout=5")
     assert proc.returncode != 0
-    assert "host ghost (198.18.0.99) does not answer SSH" in _output(proc)
+    assert f"host ghost ({hosts.GHOST_ADDRESS}) does not answer SSH" in _output(proc)
     for name in cluster.hosts:  # the hosts that answered are not blamed
         assert f"host {name} (" not in _output(proc), _output(proc)[-3000:]
     _assert_untouched(cluster)

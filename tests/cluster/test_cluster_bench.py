@@ -63,11 +63,11 @@ def test_bench_inventory_missing_a_group(cluster: hosts.Cluster, tmp_path: Path)
 
 def test_bench_host_not_answering_ssh(cluster: hosts.Cluster, tmp_path: Path) -> None:
     before = _services_running(cluster)
-    inventory = hosts.write_inventory(cluster, extra_hosts={"ghost": "198.18.0.99"})
+    inventory = hosts.write_inventory(cluster, extra_hosts={"ghost": hosts.GHOST_ADDRESS})
     with inventory.open("a") as extra:
         extra.write("common_reachable_timeout=5\n")
     proc = _bench(cluster, inventory, tmp_path / "out", "--systems", "rust-std", "--duration", "2s")
-    _one_line_exit_2(proc, "host ghost (198.18.0.99) does not answer SSH")
+    _one_line_exit_2(proc, f"host ghost ({hosts.GHOST_ADDRESS}) does not answer SSH")
     assert _services_running(cluster) == before, "a host that answered was changed"
 
 
