@@ -16,7 +16,7 @@ from typing import Any
 from swarmbench.errors import UsageError
 from swarmbench.util import atomic
 
-#: summary.csv's columns, fixed by DESIGN.md.
+#: summary.csv's columns: a contract with its readers (docs/architecture.md), keep them.
 SUMMARY_COLUMNS = (
     "system",
     "keepalive",

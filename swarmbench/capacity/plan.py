@@ -21,8 +21,9 @@ from swarmbench.errors import UsageError
 CPU_CEILING = 0.70
 MODES = ("keepalive", "close")
 
-#: Requests per generator-core-second, 1e6 / CPU microseconds per request, from
-#: /work/shared/notes/generators.md. "swarmbench" is this project's user with stats batched.
+#: Requests per generator-core-second, 1e6 / CPU microseconds per request, measured under
+#: DEFAULT_CONDITIONS (wrk 4.1; Locust's HttpUser and FastHttpUser; "swarmbench" is this
+#: project's raw-socket user with its stats batched). Medians of 5 interleaved 10 s runs.
 DEFAULT_PER_CORE: dict[tuple[str, str], float] = {
     ("swarmbench", "keepalive"): 1e6 / 21,
     ("swarmbench", "close"): 1e6 / 142,
