@@ -6,20 +6,15 @@ import math
 import re
 from pathlib import Path
 
-from swarmbench.generators.spec import GeneratorRun, LoadSpec, nonzero_counts
+from swarmbench.generators.spec import ClosedLoopTool, GeneratorRun, LoadSpec, nonzero_counts
 
 #: ab's own ceiling on requests when only -t is given is 50,000; a timed ab run needs more.
 AB_TIMED_REQUEST_CAP = 100_000_000
 
 
-class Ab:
+class Ab(ClosedLoopTool):
     name = "ab"
     tool = "ab"
-
-    def supports(self, spec: LoadSpec) -> str | None:
-        if spec.rate:
-            return "ab cannot pace a fixed rate"
-        return None
 
     def command(self, spec: LoadSpec, workdir: Path) -> list[str]:
         cmd = ["ab", "-q", "-r", "-s", "5", "-c", str(spec.connections)]

@@ -73,6 +73,19 @@ class Generator(Protocol):
     def parse(self, stdout: str, workdir: Path) -> GeneratorRun: ...
 
 
+class ClosedLoopTool:
+    """wrk and ab: each connection sends its next request when the last is answered, so neither
+    can hold a fixed request rate (that is Locust's --rate)."""
+
+    name: str
+    tool: str
+
+    def supports(self, spec: LoadSpec) -> str | None:
+        if spec.rate:
+            return f"{self.name} cannot pace a fixed rate"
+        return None
+
+
 def nonzero_counts(names: tuple[str, ...], match: re.Match[str] | None) -> dict[str, int]:
     """Failure counts by reason from a regex match of the tool's error line, zeros left out."""
     if not match:

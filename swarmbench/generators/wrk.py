@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from swarmbench.generators.spec import GeneratorRun, LoadSpec, nonzero_counts
+from swarmbench.generators.spec import ClosedLoopTool, GeneratorRun, LoadSpec, nonzero_counts
 
 _UNIT_US = {"us": 1.0, "ms": 1000.0, "s": 1_000_000.0}
 
@@ -17,14 +17,9 @@ def _wrk_time(text: str) -> float:
     return float(match.group(1)) * _UNIT_US[match.group(2)]
 
 
-class Wrk:
+class Wrk(ClosedLoopTool):
     name = "wrk"
     tool = "wrk"
-
-    def supports(self, spec: LoadSpec) -> str | None:
-        if spec.rate:
-            return "wrk cannot pace a fixed rate"
-        return None
 
     def command(self, spec: LoadSpec, workdir: Path) -> list[str]:
         threads = max(1, min(spec.threads, spec.connections))
