@@ -18,8 +18,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # systemd: two of the cluster tests' hosts boot it (never this machine's own init).
+# python3-uvicorn serves deploy/examples' ASGI app, the user's own server of the tests.
 DEBIAN_PACKAGES := python3-venv python3-dev wrk apache2-utils prometheus \
-	prometheus-node-exporter openssh-server iproute2 util-linux chromium procps systemd
+	prometheus-node-exporter openssh-server iproute2 util-linux chromium procps systemd \
+	python3-uvicorn
 
 PYTEST_ARGS ?=
 

@@ -15,11 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import psutil
+
 from swarmbench.bench.matrix import BenchConfig
 from swarmbench.bench.services import BenchServices, started_services
+from swarmbench.collectors.target import TargetNotFound, by_listen_port, by_pidfile
+from swarmbench.errors import UsageError
 from swarmbench.generators.runner import by_name, require_tool, run_local
 from swarmbench.generators.spec import Generator, GeneratorRun, LoadSpec
-from swarmbench.targets import process, registry
+from swarmbench.targets import process
+from swarmbench.targets.registry import Target
 from swarmbench.telemetry.prometheus import PrometheusAPI
 from swarmbench.telemetry.sampler import TreeSampler, TreeUsage
 from swarmbench.util.pinning import Placement
@@ -78,12 +83,46 @@ class LocalTarget:
 
 
 @dataclass
+class ExternalTarget:
+    """A server that was running before the bench (a `url` entry): loaded and watched only."""
+
+    target: Target
+    process: psutil.Process
+
+    @property
+    def url(self) -> str:
+        assert self.target.url is not None
+        return self.target.url
+
+    def alive(self) -> bool:
+        return self.process.is_running()
+
+    def usage(self) -> TreeSampler:
+        return TreeSampler(self.process.pid).start()
+
+
+def find_external(target: Target) -> psutil.Process:
+    """The process an external entry names (its pidfile, else the listener on its URL's port)."""
+    port = target.listen_port
+    assert port is not None
+    finder = by_pidfile(target.pidfile) if target.pidfile else by_listen_port(port)
+    try:
+        found = finder()
+    except (TargetNotFound, psutil.Error) as exc:
+        raise UsageError(f"{target.name} ({target.url}): {exc}") from None
+    if found is None:
+        raise UsageError(f"{target.name} ({target.url}): no process to watch")
+    return found
+
+
+@dataclass
 class LocalBackend:
     """Targets pinned to this machine's target cores, generators on the others."""
 
     config: BenchConfig
     placement: Placement
     services: BenchServices
+    targets: dict[str, Target]
 
     @property
     def locust_bind(self) -> str:
@@ -102,12 +141,16 @@ class LocalBackend:
         return None
 
     @contextmanager
-    def target(self, system: str) -> Iterator[LocalTarget]:
+    def target(self, system: str) -> Iterator[LocalTarget | ExternalTarget]:
+        target = self.targets[system]
+        self.services.collect(system)
+        if target.external:
+            yield ExternalTarget(target, find_external(target))
+            return
         threads = self.config.target_threads or len(self.placement.target)
         port = self.services.target_ports[system]
         host, cpus = self.config.target_host, self.placement.target
-        self.services.collect(system)
-        with process.started(registry.get(system), port, threads, host=host, cpus=cpus) as srv:
+        with process.started(target, port, threads, host=host, cpus=cpus) as srv:
             yield LocalTarget(srv)
 
     def run_generator(self, generator: Generator, spec: LoadSpec, workdir: Path) -> GeneratorRun:
@@ -126,7 +169,8 @@ def local(placement: Placement) -> Callable[[BenchConfig, Path], AbstractContext
         for generator in {by_name(name) for name in config.generators}:
             require_tool(generator)
         os.sched_setaffinity(0, placement.generator)  # children (Prometheus, collector) inherit
-        with started_services(rundir, config.systems, config.run_id) as services:
-            yield LocalBackend(config, placement, services)
+        targets = config.targets()
+        with started_services(rundir, targets, config.run_id) as services:
+            yield LocalBackend(config, placement, services, targets)
 
     return open_local

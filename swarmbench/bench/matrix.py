@@ -63,7 +63,18 @@ class BenchConfig:
     target_threads: int | None = None
     target_host: str = "127.0.0.1"
     run_id: str = ""
+    #: the user's registry file (--targets), whose systems join the seven
+    targets_file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def targets_path(self) -> Path | None:
+        return Path(self.targets_file) if self.targets_file else None
+
+    def targets(self) -> dict[str, registry.Target]:
+        """This run's systems, by name, as their registry files describe them."""
+        loaded = registry.load(extra=self.targets_path)
+        return {name: loaded[name] for name in self.systems}
 
     def cells(self) -> list[CellKey]:
         """System-major, so one system's cells run back to back on a warm machine."""
@@ -112,7 +123,8 @@ def build_config(
     profile_fields = {k: v for k, v in overrides.items() if k in Profile.__dataclass_fields__}
     profile = replace(profile, **{k: v for k, v in profile_fields.items() if v is not None})
     rest = {k: v for k, v in overrides.items() if k not in profile_fields and v is not None}
-    names = [t.name for t in registry.select(systems)]
+    targets_file = rest.get("targets_file")
+    names = [t.name for t in registry.select(systems, Path(targets_file) if targets_file else None)]
     return BenchConfig(
         out=out,
         profile=profile,

@@ -60,7 +60,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, Any]:
+def versions(config: BenchConfig | None = None) -> dict[str, Any]:
     packages: dict[str, str | None] = {}
     for name in PYTHON_PACKAGES:
         try:
@@ -68,7 +68,8 @@ def versions() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             packages[name] = None
     tools = {name: _first_line(cmd) for name, cmd in TOOL_VERSION_ARGS.items()}
-    systems = {t.name: t.version for t in registry.load().values()}
+    extra = config.targets_path if config is not None else None
+    systems = {t.name: t.version for t in registry.load(extra=extra).values()}
     return {
         "swarmbench": __version__,
         "python_packages": packages,
@@ -84,6 +85,8 @@ def run_info(config: BenchConfig, placement: Placement | None) -> dict[str, Any]
         "parameters": config.as_dict(),
         "placement": placement.as_dict() if placement else None,
         "machine": machine(),
-        "versions": versions(),
+        "versions": versions(config),
+        # What the report says of each system, a user's (--targets) as much as the seven.
+        "systems": {name: t.describe() for name, t in config.targets().items()},
         "backend": "local",
     }

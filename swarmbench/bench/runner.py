@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from swarmbench.errors import UsageError
 from swarmbench.generators.runner import by_name
 from swarmbench.generators.spec import Generator, GeneratorRun, LoadSpec
 from swarmbench.results import CellKey, CellResult, RunDir
+from swarmbench.targets.registry import Contract, Target
 from swarmbench.targets.verify import verify
 from swarmbench.telemetry import dashboards
 from swarmbench.telemetry.metrics import SCRAPE_SETTLE_S
@@ -71,7 +72,7 @@ def run_bench(
     ):
         if not rundir.run_file.exists():
             rundir.write_run({**run_info(config, placement), **backend.describe()})
-        bench = CellRunner(config, placement, backend, rundir, progress)
+        bench = CellRunner(config, placement, backend, rundir, progress, config.targets())
         for key in cells:
             done = rundir.finished(key)
             if done is not None:
@@ -101,6 +102,7 @@ class CellRunner:
     backend: Backend
     rundir: RunDir
     progress: BenchProgress
+    targets: dict[str, Target]
 
     def run(self, key: CellKey) -> CellResult:
         result = CellResult(key.system, key.mode, key.generator, verdict="ok")
@@ -116,6 +118,8 @@ class CellRunner:
             self._run_target(key, generator, spec, result)
         except (CellFailed, UsageError) as exc:  # UsageError: the target could not start
             result.verdict = f"failed: {exc}"
+        except CellSkipped as exc:
+            result.verdict = f"skipped: {exc}"
         result.ended_at = time.time()
         return result
 
@@ -130,7 +134,7 @@ class CellRunner:
         settle = SCRAPE_SETTLE_S if backend.prometheus else 0.0
         with backend.target(key.system) as server:
             spec = replace(spec, url=server.url, metrics_bind=backend.locust_bind)
-            _verify(server, result)
+            _verify(server, self.targets[key.system].contract, key, result)
             _warm_up(backend, self.config, spec, self.rundir, key)
             # An idle scrape between warm-up and measurement gives Prometheus a clean start.
             time.sleep(settle)
@@ -175,12 +179,22 @@ def _conditions(config: BenchConfig, placement: Placement | None, spec: LoadSpec
     }
 
 
-def _verify(server: TargetHandle, result: CellResult) -> None:
-    checks = verify(server.url)
-    result.verification = [c.__dict__ for c in checks]
-    failed = [c.name for c in checks if not c.ok]
+class CellSkipped(Exception):
+    """The cell would measure something other than it says; the message says why."""
+
+
+def _verify(server: TargetHandle, contract: Contract, key: CellKey, result: CellResult) -> None:
+    checks = verify(server.url, contract)
+    result.verification = [asdict(c) for c in checks]
+    failed = [c.name for c in checks if c.failed]
     if failed:
         raise CellFailed(f"verification ({', '.join(failed)})")
+    passed = {c.name for c in checks if c.ok}
+    if key.generator == "ab" and key.keepalive and "http/1.0 keep-alive" not in passed:
+        # ab speaks HTTP/1.0: its -k against such a server would open a connection per request.
+        raise CellSkipped(
+            f"ab's keep-alive is HTTP/1.0 keep-alive, which {key.system} does not do (verify)"
+        )
 
 
 def _warm_up(

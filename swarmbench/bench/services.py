@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from swarmbench.errors import UsageError
+from swarmbench.targets.registry import Target
 from swarmbench.telemetry import metrics
 from swarmbench.telemetry.prometheus import LocalPrometheus, PrometheusError
 from swarmbench.util import processes
@@ -35,6 +36,8 @@ COLLECTOR_START_TIMEOUT_S = 15.0
 class BenchServices:
     target_ports: dict[str, int]
     locust_bind: str
+    #: how each system's collector finds its server: --listen-port P or --pidfile F
+    finders: dict[str, list[str]] = field(default_factory=dict)
     prometheus: LocalPrometheus | None = None
     #: why there is no Prometheus, for the cells' records and the report
     prometheus_note: str = ""
@@ -50,7 +53,8 @@ class BenchServices:
             return
         self.stop_collector()
         port = self.collector_ports[system]
-        proc = _start_collector(system, self.target_ports[system], port, self.log_dir)
+        finder = self.finders.get(system) or ["--listen-port", str(self.target_ports[system])]
+        proc = _start_collector(system, finder, port, self.log_dir)
         self._collector = (system, proc)
         # Serving before the target starts, so Prometheus has an idle sample before the load.
         try:
@@ -65,10 +69,10 @@ class BenchServices:
 
 
 def _start_collector(
-    system: str, port: int, collector_port: int, log_dir: Path
+    system: str, finder: list[str], collector_port: int, log_dir: Path
 ) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "swarmbench", "collector", "--system", system]
-    cmd += ["--listen-port", str(port), "--bind", f"127.0.0.1:{collector_port}"]
+    cmd += [*finder, "--bind", f"127.0.0.1:{collector_port}"]
     cmd += ["--host-label", "local"]
     with (log_dir / f"collector-{system}.log").open("ab") as log_file:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
@@ -83,14 +87,23 @@ def _wait_discovered(prometheus: LocalPrometheus, expected: int) -> None:
     raise PrometheusError(f"Prometheus did not pick up its {expected} targets in time")
 
 
+def _finder(target: Target) -> list[str]:
+    """A server swarmbench starts is found on its port; one already running, as its entry says."""
+    if target.pidfile is not None:
+        return ["--pidfile", str(target.pidfile)]
+    return ["--listen-port", str(target.listen_port)] if target.external else []
+
+
 @contextmanager
 def started_services(
-    run_dir: Path, systems: tuple[str, ...], run_id: str
+    run_dir: Path, targets: dict[str, Target], run_id: str
 ) -> Iterator[BenchServices]:
     """Start everything; on exit stop all of it, whatever happened inside."""
+    systems = tuple(targets)
     services = BenchServices(
-        target_ports={s: processes.free_port() for s in systems},
+        target_ports={name: t.listen_port or processes.free_port() for name, t in targets.items()},
         locust_bind=f"127.0.0.1:{processes.free_port()}",
+        finders={name: _finder(t) for name, t in targets.items()},
     )
     with ExitStack() as stack:
         prometheus = LocalPrometheus(run_dir, scrape_interval_s=1.0)

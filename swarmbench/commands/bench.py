@@ -9,16 +9,18 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from swarmbench.bench import backend, cluster_backend
-from swarmbench.bench.matrix import GENERATOR_NAMES, PROFILES, build_config
+from swarmbench.bench import backend, cluster_backend, thresholds
+from swarmbench.bench.matrix import GENERATOR_NAMES, PROFILES, BenchConfig, build_config
 from swarmbench.bench.runner import BackendOpener, run_bench
 from swarmbench.cluster import inventory
 from swarmbench.errors import UsageError
 from swarmbench.report import writer
-from swarmbench.util import options, pinning
+from swarmbench.results import RunDir
+from swarmbench.util import atomic, options, pinning
 from swarmbench.util.pinning import Placement
 
 
@@ -46,6 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="on,off",
         help="keep-alive modes (default on,off)",
     )
+    options.add_targets_file(what)
     what.add_argument(
         "--generators",
         type=options.csv_list,
@@ -116,6 +119,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "instead of this machine: the playbook provisions them, load goes to the targets "
         "group only; --target-host, --workers and CPU placement do not apply",
     )
+    checks = parser.add_argument_group("pass or fail (for CI): exit 1 naming each miss")
+    checks.add_argument(
+        "--threshold",
+        type=thresholds.parse,
+        action="append",
+        default=[],
+        metavar="[SYSTEM:]METRIC<V",
+        help="a limit every measured cell (or SYSTEM's) must meet; repeatable. METRIC: "
+        + ", ".join(f"{k} ({v[0]})" for k, v in thresholds.METRICS.items())
+        + "; e.g. p99_us<2000, my-app:rps>=5000, failure_ratio<0.001 "
+        "(SWARMBENCH_THRESHOLDS: ';'-separated)",
+    )
     parser.set_defaults(func=cmd_bench)
 
 
@@ -135,10 +150,60 @@ def _run_id(out: Path | None) -> tuple[str, Path]:
     return run_id, out or Path("results") / run_id
 
 
+def _thresholds(args: argparse.Namespace) -> list[thresholds.Threshold]:
+    """--threshold, else SWARMBENCH_THRESHOLDS ('p99_us<2000;rps>100')."""
+    if args.threshold:
+        return list(args.threshold)
+    found = []
+    for text in (options.env("THRESHOLDS") or "").split(";"):
+        if text.strip():
+            try:
+                found.append(thresholds.parse(text))
+            except argparse.ArgumentTypeError as exc:
+                raise UsageError(f"SWARMBENCH_THRESHOLDS: {exc}") from None
+    return found
+
+
+def _check_thresholds(limits: list[thresholds.Threshold], rundir: Path, console: Console) -> int:
+    """Exit status 1 and each miss, when a threshold is missed; the verdicts in thresholds.json."""
+    if not limits:
+        return 0
+    cells = RunDir(rundir).cells()
+    misses = thresholds.check(limits, cells)
+    atomic.write_json(
+        rundir / "thresholds.json",
+        {"thresholds": [t.text for t in limits], "missed": [m.as_dict() for m in misses]},
+    )
+    if not misses:
+        console.print(f"thresholds: all {len(limits)} met ({', '.join(t.text for t in limits)})")
+        return 0
+    console.print(f"[red]thresholds: {len(misses)} missed[/]")
+    for miss in misses:
+        console.print(f"  missed: {miss.text}", soft_wrap=True)
+    return 1
+
+
+def _local_urls(config: BenchConfig) -> None:
+    """A user's server already running (a `url` entry) is loaded locally only on loopback."""
+    for target in config.targets().values():
+        if target.url is not None:
+            host = urlsplit(target.url).hostname or ""
+            try:
+                _loopback(host)
+            except UsageError:
+                raise UsageError(
+                    f"{target.name}: local mode only loads loopback addresses, not {target.url} "
+                    "(use --inventory)"
+                ) from None
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.inventory is not None and args.targets:
+        raise UsageError("--targets with --inventory: not yet; your systems run locally for now")
     inv = inventory.load(args.inventory) if args.inventory is not None else None
     if inv is None:
         _loopback(args.target_host)
+    limits = _thresholds(args)
     run_id, out = _run_id(args.out)
     config = build_config(
         out,
@@ -156,7 +221,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         target_threads=args.target_threads,
         target_host=args.target_host,
         run_id=run_id,
+        targets_file=str(args.targets) if args.targets else None,
     )
+    unknown = thresholds.unknown_systems(limits, config.systems)
+    if unknown:
+        raise UsageError(f"--threshold names {', '.join(unknown)}, not a system of this run")
+    if inv is None:
+        _local_urls(config)
     console = Console(stderr=True, highlight=False)
     placement: Placement | None = None
     if inv is None:
@@ -176,4 +247,4 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rundir = run_bench(config, placement, opener, header)
     paths = writer.write(rundir.path)
     console.print(f"results: {rundir.path}/summary.csv; report: {', '.join(map(str, paths))}")
-    return 0
+    return _check_thresholds(limits, rundir.path, console)

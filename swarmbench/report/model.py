@@ -106,6 +106,9 @@ class Report:
         return float(value) if value else None
 
     def language(self, system: str) -> str:
+        recorded = self.run.get("systems", {}).get(system) or {}
+        if recorded.get("language"):  # run.json: a user's system (--targets) as well
+            return str(recorded["language"])
         if system in self.targets:
             return self.targets[system].language
         return str(self.published.systems.get(system, {}).get("language", "unknown"))

@@ -1,6 +1,10 @@
 """TechEmpower-style verification of a target before any load is sent to it.
 
-Each check opens its own connection, so one failure does not hide the others.
+Each check opens its own connection, so one failure does not hide the others. What is checked
+comes from the target's Contract (swarmbench.targets.registry): the seven answer the hello
+contract, a user's server its own status and, only when its entry gives them, body and
+Content-Type. A check a contract does not require is still run and reported (required=False),
+so a bench can tell, e.g., that ab's HTTP/1.0 keep-alive will not hold with this server.
 """
 
 from __future__ import annotations
@@ -8,14 +12,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from swarmbench.engine.http1 import ProtocolError, ResponseHead, parse_chunked, parse_head
+from swarmbench.targets.registry import HELLO, Contract
 
 #: Headers the contract itself defines; anything else a server sends is reported as extra.
 CONTRACT_HEADERS = frozenset({"content-type", "content-length", "connection", "transfer-encoding"})
-EXPECTED_BODY = b"Hello"
 KEEPALIVE_REQUESTS = 100
 PIPELINE_DEPTH = 16
 CLOSE_WITHIN_S = 1.0
@@ -27,6 +31,13 @@ class Check:
     name: str
     ok: bool
     detail: str = ""
+    #: False: reported only, the contract does not require it
+    required: bool = True
+
+    @property
+    def failed(self) -> bool:
+        """A required check that did not pass: the server is not fit to load."""
+        return self.required and not self.ok
 
 
 @dataclass
@@ -105,7 +116,8 @@ def request(host: str, path: str, version: str = "1.1", connection: str | None =
 class Verifier:
     """Runs the checks against one URL; `run()` returns one Check per contract point."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, contract: Contract = HELLO) -> None:
+        self.contract = contract
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
@@ -115,11 +127,17 @@ class Verifier:
     def connect(self) -> Conn:
         return Conn(self.host, self.port)
 
+    def matches(self, resp: Response) -> bool:
+        """The same answer again, for the connection checks: the contract's body where it names
+        one, else its status (the status itself is checked once, by check_basic)."""
+        body = self.contract.body
+        return resp.body == body if body is not None else resp.head.status == self.contract.status
+
     def run(self) -> list[Check]:
         checks: list[Check] = []
         # Each step's name is what a failure to get any answer at all is reported as.
         steps: list[tuple[str, Callable[[], list[Check]]]] = [
-            ("status 200", self.check_basic),
+            (f"status {self.contract.status}", self.check_basic),
             ("keep-alive", self.check_keepalive),
             ("connection: close", self.check_close),
             ("http/1.0 closes", self.check_http10_close),
@@ -131,7 +149,7 @@ class Verifier:
                 checks.extend(step())
             except (OSError, ProtocolError) as exc:
                 checks.append(Check(name, False, f"{type(exc).__name__}: {exc}"))
-        return checks
+        return [replace(c, required=self.contract.required(c.name)) for c in checks]
 
     def one(self, version: str = "1.1", connection: str | None = None) -> tuple[Conn, Response]:
         conn = self.connect()
@@ -141,24 +159,32 @@ class Verifier:
     def check_basic(self) -> list[Check]:
         conn, resp = self.one()
         conn.close()
-        head = resp.head
-        ctype = head.header("content-type") or ""
-        media = ctype.split(";", 1)[0].strip().lower()
-        length = head.content_length
-        if length is not None:
-            framing = Check("content-length", length == 5, f"Content-Length: {length}")
-        elif head.chunked:
-            framing = Check("content-length", True, "chunked (no Content-Length)")
-        else:
-            framing = Check("content-length", False, "neither Content-Length nor chunked")
+        head, contract = resp.head, self.contract
+        status = contract.status
+        checks = [Check(f"status {status}", head.status == status, _status_line(head))]
+        if contract.body is not None:
+            name = "body Hello" if contract.hello else "body"
+            checks.append(Check(name, resp.body == contract.body, f"body {resp.body[:40]!r}"))
+        if contract.content_type is not None:
+            ctype = head.header("content-type") or ""
+            media = ctype.split(";", 1)[0].strip().lower()
+            wanted = contract.content_type
+            detail = f"Content-Type: {ctype!r}"
+            checks.append(Check(f"content-type {wanted}", media == wanted, detail))
+        checks.append(self._framing(head))
         extras = sorted({k for k, _ in head.headers} - CONTRACT_HEADERS)
-        return [
-            Check("status 200", head.status == 200, f"{head.version} {head.status} {head.reason}"),
-            Check("body Hello", resp.body == EXPECTED_BODY, f"body {resp.body[:40]!r}"),
-            Check("content-type text/plain", media == "text/plain", f"Content-Type: {ctype!r}"),
-            framing,
-            Check("extra headers", True, ", ".join(extras) or "none"),
-        ]
+        checks.append(Check("extra headers", True, ", ".join(extras) or "none"))
+        return checks
+
+    def _framing(self, head: ResponseHead) -> Check:
+        """Content-Length (the body's length, when the contract names the body) or chunked."""
+        length, body = head.content_length, self.contract.body
+        if length is not None:
+            ok = body is None or length == len(body)
+            return Check("content-length", ok, f"Content-Length: {length}")
+        if head.chunked:
+            return Check("content-length", True, "chunked (no Content-Length)")
+        return Check("content-length", False, "neither Content-Length nor chunked")
 
     def check_keepalive(self) -> list[Check]:
         conn = self.connect()
@@ -166,7 +192,7 @@ class Verifier:
         try:
             for _ in range(KEEPALIVE_REQUESTS):
                 conn.send(request(self.hostport, self.path))
-                if conn.response().body != EXPECTED_BODY:
+                if not self.matches(conn.response()):
                     break
                 answered += 1
         except (OSError, ProtocolError) as exc:
@@ -204,7 +230,7 @@ class Verifier:
             return [Check("http/1.0 keep-alive", False, f"second request failed: {exc}")]
         finally:
             conn.close()
-        ok = said_keep and second.body == EXPECTED_BODY
+        ok = said_keep and self.matches(second)
         detail = f"Connection: {first.head.header('connection')!r}, second request answered"
         return [Check("http/1.0 keep-alive", ok, detail)]
 
@@ -223,15 +249,19 @@ class Verifier:
             return [Check("pipelining", False, detail)]
         finally:
             conn.close()
-        bodies_ok = all(r.body == EXPECTED_BODY for r in got)
+        bodies_ok = all(self.matches(r) for r in got)
         closes = ["close" in r.head.connection_tokens() for r in got]
         in_order = closes[-1] and not any(closes[:-1])
         detail = f"{len(got)}/{PIPELINE_DEPTH} responses" + ("" if in_order else ", out of order")
         return [Check("pipelining", bodies_ok and in_order, detail)]
 
 
-def verify(url: str) -> list[Check]:
-    return Verifier(url).run()
+def _status_line(head: ResponseHead) -> str:
+    return f"{head.version} {head.status} {head.reason}"
+
+
+def verify(url: str, contract: Contract = HELLO) -> list[Check]:
+    return Verifier(url, contract).run()
 
 
 def extra_headers(checks: list[Check]) -> list[str]:

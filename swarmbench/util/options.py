@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s?)?$")
@@ -72,3 +73,22 @@ def http_url(text: str) -> str:
 
 def csv_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a readable file")
+    return path
+
+
+def add_targets_file(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--targets FILE: a user's systems, in deploy/targets.toml's form, beside the seven."""
+    parser.add_argument(
+        "--targets",
+        type=existing_file,
+        default=env("TARGETS"),
+        metavar="FILE",
+        help="your own systems, declared like deploy/targets.toml, merged with the seven "
+        "(SWARMBENCH_TARGETS)",
+    )

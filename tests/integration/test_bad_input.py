@@ -50,6 +50,16 @@ TABLE: list[tuple[str, list[str], list[str]]] = [
     ("unknown-generator", SB("bench", "--generators", "jmeter"), ["unknown generator 'jmeter'"]),
     ("non-loopback-target", SB("bench", "--target-host", "192.0.2.1"),
      ["local mode only loads loopback", "192.0.2.1"]),
+    # the user's own systems and thresholds
+    ("targets-file-missing", SB("bench", "--targets", "/nonexistent/mine.toml"),
+     ["--targets", "not a readable file"]),
+    ("targets-file-not-toml", SB("bench", "--targets", "{file}"), ["declares no [systems.NAME]"]),
+    ("targets-url-not-loopback", SB("bench", "--targets", "{remote_url}"),
+     ["mine: local mode only loads loopback", "192.0.2.1"]),
+    ("threshold-unknown-metric", SB("bench", "--threshold", "p99<100"),
+     ["--threshold", "unknown metric 'p99'"]),
+    ("threshold-unknown-system", SB("bench", "--systems", "rust-std", "--threshold", "x:rps>1"),
+     ["--threshold names x"]),
     # a port a user gives that is already taken
     ("targets-run-port-taken", SB("targets", "run", "node-std", "--port", "{busy}"),
      ["port {busy}", "already in use"]),
@@ -108,7 +118,12 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
         INVENTORY_HOSTS + "[all:vars]\nansible_host=127.0.0.1\n"
         f"ansible_port={processes.free_port()}\nansible_user=root\n"
     )
+    remote_url = tmp_path / "remote.toml"
+    remote_url.write_text(
+        '[systems.mine]\nlanguage = "go"\nversion = "1"\nurl = "http://192.0.2.1:8080/"\n'
+    )
     return {
+        "remote_url": str(remote_url),
         "busy": str(busy_port),
         "file": str(blocker),
         "no_targets": str(no_targets),

@@ -5,16 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from swarmbench.targets import registry
 from swarmbench.targets.verify import verify
 
 FakeServer = Callable[..., str]
 
 
-def run_verify(url: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "swarmbench", "verify", url]
+def run_verify(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "swarmbench", "verify", url, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -63,3 +65,51 @@ def test_garbage_and_silence_fail_without_traceback(fake_server: FakeServer) -> 
         assert proc.returncode == 1
         assert "Traceback" not in proc.stderr + proc.stdout
         assert "FAIL  status 200" in proc.stdout
+
+
+def _own_contract(tmp_path: Path, contract: str) -> Path:
+    """A user's registry file with one `url` entry and the given [contract] lines."""
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        '[systems.mine]\nlanguage = "python"\nversion = "test"\nurl = "http://127.0.0.1:1/"\n'
+        f"[systems.mine.contract]\n{contract}\n"
+    )
+    return path
+
+
+def test_own_contract_checks_status_and_framing_not_the_hello_body(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A 500 server meets a contract that expects 500; its body is checked only when given."""
+    url = fake_server("status-500")
+    mine = _own_contract(tmp_path, "status = 500")
+    contract = registry.get("mine", mine).contract
+    checks = {c.name: c for c in verify(url, contract)}
+    assert "body Hello" not in checks and "content-type text/plain" not in checks
+    assert all(c.ok for c in checks.values()), checks
+    proc = run_verify(url, "--system", "mine", "--targets", str(mine))
+    assert proc.returncode == 0, proc.stdout
+    assert "all 8 checks passed" in proc.stdout
+
+    wrong_body = _own_contract(tmp_path, 'status = 500\nbody = "Goodbye"')
+    proc = run_verify(url, "--system", "mine", "--targets", str(wrong_body))
+    assert proc.returncode == 1 and "FAIL  body" in proc.stdout, proc.stdout
+
+
+def test_own_contract_reports_optional_checks_without_failing(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """no-length answers HTTP/1.1 without framing (a failure in any contract); ignore-close
+    never closes: required checks fail, the optional ones are notes unless `require` names them."""
+    url = fake_server("ignore-close")
+    mine = _own_contract(tmp_path, "")
+    checks = {c.name: c for c in verify(url, registry.get("mine", mine).contract)}
+    assert checks["connection: close"].failed
+    assert not checks["http/1.0 closes"].ok and not checks["http/1.0 closes"].required
+    proc = run_verify(url, "--system", "mine", "--targets", str(mine))
+    assert proc.returncode == 1
+    assert "FAIL  connection: close" in proc.stdout and "note  http/1.0 closes" in proc.stdout
+
+    strict = _own_contract(tmp_path, 'require = ["http/1.0 closes"]')
+    checks = {c.name: c for c in verify(url, registry.get("mine", strict).contract)}
+    assert checks["http/1.0 closes"].failed and not checks["pipelining"].required

@@ -54,3 +54,62 @@ def test_a_change_in_a_shared_crate_changes_the_rust_stamps(
     before = build.source_stamp(target)
     (targets_dir / "rust-common" / "src" / "lib.rs").write_text("// changed\n")
     assert build.source_stamp(target) != before
+
+
+EXAMPLE = paths.ROOT / "deploy" / "examples" / "targets.toml"
+
+
+def _user_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "mine.toml"
+    path.write_text(body)
+    return path
+
+
+def test_a_users_file_joins_the_seven_after_them() -> None:
+    targets = registry.load(extra=EXAMPLE)
+    assert list(targets) == [*SEVEN, "asgi-hello"]
+    mine = targets["asgi-hello"]
+    assert mine.origin == EXAMPLE and mine.source == EXAMPLE.parent / "targets" / "asgi-hello"
+    assert mine.contract.status == 200 and mine.contract.content_type == "application/json"
+    assert mine.contract.required("keep-alive") and not mine.contract.required("pipelining")
+    assert mine.packages == ("python3-uvicorn",) and mine.toolchain == "/usr/bin/python3"
+    assert "--workers" in mine.run_command(port=1, threads=2) and mine.takes_threads
+    assert registry.HELLO.required("pipelining")
+
+
+def test_a_url_entry_is_watched_not_started(tmp_path: Path) -> None:
+    mine = _user_file(
+        tmp_path,
+        '[systems.svc]\nlanguage = "go"\nversion = "v1"\nurl = "http://127.0.0.1:9000/x"\n',
+    )
+    svc = registry.get("svc", mine)
+    assert svc.external and svc.listen_port == 9000 and svc.is_built() and svc.pidfile is None
+    assert build.build(svc).built is False
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ('[systems.rust-std]\nlanguage = "c"\nversion = "1"\nrun = ["x"]\n', "already in"),
+        ('[systems.a]\nlanguage = "c"\nversion = "1"\n', "needs `run`"),
+        ('[systems.a]\nlanguage = "c"\nversion = "1"\nrun = ["x", "{prot}"]\n', "placeholder"),
+        ('[systems.a]\nlanguage = "c"\nversion = "1"\nrun = ["x"]\ncolour = 1\n', "unknown key"),
+        (
+            '[systems.a]\nlanguage = "c"\nversion = "1"\nurl = "http://h/"\nrun = ["x"]\n',
+            "drop run",
+        ),
+        ('[systems.a]\nlanguage = "c"\nversion = "1"\nurl = "ftp://h/"\n', "not an http URL"),
+        (
+            '[systems.a]\nlanguage = "c"\nversion = "1"\nrun = ["x"]\n'
+            '[systems.a.contract]\nrequire = ["speed"]\n',
+            "unknown check 'speed'",
+        ),
+        ("[systems.a\n", "not valid TOML"),
+        ("title = 1\n", "declares no [systems.NAME]"),
+    ],
+)
+def test_a_bad_users_file_is_one_message_naming_it(tmp_path: Path, body: str, needle: str) -> None:
+    mine = _user_file(tmp_path, body)
+    with pytest.raises(UsageError, match=r".*") as caught:
+        registry.load(extra=mine)
+    assert needle in str(caught.value) and str(mine) in str(caught.value)
