@@ -35,9 +35,6 @@ BUCKETS_US: tuple[int, ...] = (
     *(1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 50_000, 75_000),
     *(100_000, 150_000, 200_000, 300_000, 500_000, 750_000, 1_000_000),
 )
-#: Distinct failure reasons exported; the rest are summed as "other" (labels stay a small set).
-MAX_REASONS = 20
-REASON_CHARS = 80
 #: At quit, wait for Prometheus's next FINAL_SCRAPES scrapes (so rules see the final totals) at
 #: most this long, or 2.5 observed scrape intervals if shorter.
 FINAL_SCRAPE_WAIT_S = 10.0
@@ -124,17 +121,19 @@ class MasterCollector(Collector):
 
     def _failures(self, runner: Any) -> Metric:
         """Failures by reason; Locust's error table is per (method, name, error)."""
-        by_reason: dict[str, int] = {}
+        by_reason = dict.fromkeys(metrics.FAILURE_REASONS, 0)
         for error in list(runner.stats.errors.values()):
-            reason = str(error.error)[:REASON_CHARS]
-            by_reason[reason] = by_reason.get(reason, 0) + int(error.occurrences)
-        kept = sorted(by_reason.items(), key=lambda kv: -kv[1])[:MAX_REASONS]
-        known = sum(n for _, n in kept)
-        other = max(int(runner.stats.total.num_failures) - known, 0)
+            reason = metrics.failure_reason(str(error.error))
+            by_reason[reason] += int(error.occurrences)
+        # Failures Locust counted without an error entry (none expected) land in "other".
+        known = sum(by_reason.values())
+        by_reason["other"] += max(int(runner.stats.total.num_failures) - known, 0)
         family = CounterMetricFamily(
-            metrics.REQUEST_FAILURES, "Requests that failed, by reason.", labels=["reason"]
+            metrics.REQUEST_FAILURES,
+            "Requests that failed, by swarmbench's fixed reason.",
+            labels=["reason"],
         )
-        for reason, count in [*kept, ("other", other)]:
+        for reason, count in by_reason.items():
             family.add_metric([reason], self._mono(f"fail:{reason}", float(count)))
         return family
 

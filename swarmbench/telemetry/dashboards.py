@@ -3,7 +3,12 @@
 Regenerate the committed files with `python -m swarmbench.telemetry.dashboards` (a unit test fails
 when grafana/dashboards/*.json differ from what this module generates). Queries use the recording
 rules of deploy/prometheus/rules.yml and the variables `$system` and `$run` (regexes; the report
-substitutes values, `.*` means all)."""
+substitutes values, `.*` means all).
+
+Grafana's conventions: every panel and variable takes its datasource from the `datasource`
+variable (any Prometheus; default the provisioned "swarmbench Prometheus", which is not marked as
+Grafana's default, so provisioning beside an existing default works); `run` lists only the runs
+of the systems selected in `system`."""
 
 from __future__ import annotations
 
@@ -17,7 +22,10 @@ from swarmbench.telemetry import metrics
 from swarmbench.telemetry.thresholds import GENERATOR_BOUND_RATIO
 from swarmbench.util import paths
 
-DATASOURCE = {"type": "prometheus", "uid": "swarmbench-prometheus"}
+#: The provisioned datasource (grafana/provisioning/datasources/swarmbench.yml).
+PROVISIONED_DATASOURCE = {"name": "swarmbench Prometheus", "uid": "swarmbench-prometheus"}
+#: What panels and variables reference: the dashboard's datasource variable.
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 39
 GRID_COLUMNS = 24
 PANEL_HEIGHT = 8
@@ -67,14 +75,15 @@ PANELS: list[Panel] = [
     Panel(
         "Target CPU cores",
         "short",
-        (Query(f'{metrics.SYSTEM_TARGET_CPU_CORES_RATE}{{system=~"$system"}}', "{{system}}"),),
-        "CPU of the server's whole process tree; 1 = one core busy.",
+        (Query(f'{metrics.SYSTEM_TARGET_CPU_RATE}{{system=~"$system"}}', "{{system}}"),),
+        "CPU seconds per second of the server's whole process tree; 1 = one core busy.",
     ),
     Panel(
-        "CPU µs per request",
-        "µs",
-        (Query(f"{metrics.SYSTEM_CPU_US_PER_REQUEST_RATE}{{{SEL}}}", "{{system}} {{run}}"),),
-        "Target CPU time divided by requests completed over the same 10 s: the cost figure.",
+        "CPU time per request",
+        "s",
+        (Query(f"{metrics.SYSTEM_CPU_PER_REQUEST_RATIO}{{{SEL}}}", "{{system}} {{run}}"),),
+        "Target CPU time divided by requests completed over the same 10 s: the cost figure "
+        "(microseconds on a fast server).",
     ),
     Panel(
         "Target RSS",
@@ -90,8 +99,8 @@ PANELS: list[Panel] = [
     Panel(
         "Failures",
         "reqps",
-        (Query(f"{metrics.SYSTEM_FAILURES_RATE}{{{SEL}}}", "{{system}} {{run}}"),),
-        "Failed requests/s, all reasons.",
+        (Query(f"{metrics.SYSTEM_FAILURES_RATE}{{{SEL}}}", "{{system}} {{run}} {{reason}}"),),
+        "Failed requests/s by reason: " + ", ".join(metrics.FAILURE_REASONS) + ".",
     ),
 ]
 
@@ -128,11 +137,44 @@ CLUSTER_PANELS: list[Panel] = [
         kind="stat",
     ),
     Panel(
+        "Generator hosts CPU",
+        "percentunit",
+        (
+            Query(
+                f'{metrics.HOST_CPU_UTILISATION_RATE}{{role="{metrics.ROLE_WORKERS}"}}',
+                "{{host}}",
+            ),
+        ),
+        "Each worker host's whole CPU from node_exporter (everything on it, not only Locust), "
+        "beside the generator-bound flag: a busy host paces its workers.",
+    ),
+    Panel(
         "Requests/s generated",
         "reqps",
         (Query(f'{metrics.SYSTEM_REQUESTS_RATE}{{run=~"$run"}}', "{{system}} {{run}}"),),
     ),
 ]
+
+
+def _datasource_variable() -> dict[str, Any]:
+    """Any Prometheus the user picks; the provisioned one until they do."""
+    return {
+        "name": "datasource",
+        "label": "datasource",
+        "type": "datasource",
+        "query": "prometheus",
+        "regex": "",
+        "refresh": 1,
+        "includeAll": False,
+        "multi": False,
+        "current": {
+            "selected": True,
+            "text": PROVISIONED_DATASOURCE["name"],
+            "value": PROVISIONED_DATASOURCE["uid"],
+        },
+        "hide": 0,
+        "options": [],
+    }
 
 
 def _variable(name: str, query: str) -> dict[str, Any]:
@@ -155,8 +197,10 @@ def _variable(name: str, query: str) -> dict[str, Any]:
 
 
 VARIABLES = {
+    "datasource": _datasource_variable(),
     "system": _variable("system", f"label_values({metrics.TARGET_UP}, system)"),
-    "run": _variable("run", f"label_values({metrics.RUN_INFO}, run)"),
+    # Chained: only the runs of the selected systems.
+    "run": _variable("run", f'label_values({metrics.RUN_INFO}{{system=~"$system"}}, run)'),
 }
 
 
@@ -202,7 +246,7 @@ def dashboard(uid: str, title: str, panels: list[Panel], variables: list[str]) -
         "time": {"from": "now-15m", "to": "now"},
         "annotations": {"list": []},
         "links": [],
-        "templating": {"list": [VARIABLES[name] for name in variables]},
+        "templating": {"list": [VARIABLES[name] for name in ["datasource", *variables]]},
         "panels": [_panel(i, p) for i, p in enumerate(panels)],
     }
 
@@ -214,7 +258,7 @@ def dashboards() -> dict[str, dict[str, Any]]:
             "swarmbench-run", "swarmbench / run", PANELS, ["system", "run"]
         ),
         "swarmbench-cluster.json": dashboard(
-            "swarmbench-cluster", "swarmbench / locust cluster", CLUSTER_PANELS, ["run"]
+            "swarmbench-cluster", "swarmbench / locust cluster", CLUSTER_PANELS, ["system", "run"]
         ),
     }
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from swarmbench.telemetry import dashboards
+from swarmbench.telemetry import dashboards, metrics
 from swarmbench.telemetry.prometheus import (
     LocalPrometheus,
     PrometheusMissing,
@@ -93,7 +93,7 @@ def test_local_prometheus_scrapes_file_sd_targets(
         (sample,) = prom.query("swarmbench_target_up")
         assert sample["metric"]["role"] == "target" and sample["metric"]["host"]
         assert sample["metric"]["job"] == "swarmbench_target"
-        while not prom.query("system:swarmbench_target_cpu_cores:rate10s"):
+        while not prom.query(metrics.SYSTEM_TARGET_CPU_RATE):
             assert time.monotonic() < deadline
             time.sleep(0.25)
         now = time.time()

@@ -1,7 +1,8 @@
 """A real short run: node-std, its collector, Locust master + 1 worker, a real Prometheus.
 
 One module-scoped run (about 30 s) serves every test: the series and their labels, every
-dashboard query, and the CPU cost per request against a direct psutil reading.
+dashboard query (node_exporter runs too, labelled as a worker host, as on a cluster), the
+failure reasons, and the CPU cost per request against a direct psutil reading.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import psutil
 import pytest
 
 from swarmbench.targets import process, registry
-from swarmbench.telemetry import dashboards
+from swarmbench.telemetry import dashboards, metrics
 from swarmbench.telemetry.prometheus import LocalPrometheus
 from swarmbench.telemetry.queries import window_cost
 from swarmbench.util import paths, processes
@@ -32,6 +33,8 @@ LOCUST = Path(sys.executable).with_name("locust")
 LOAD_S = 20
 RATE = 2000
 WAIT_S = 30.0
+NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
+NODE_HOST = "gen-local"
 
 
 @dataclass
@@ -88,9 +91,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         cmd = [sys.executable, "-m", "swarmbench", "collector", "--system", SYSTEM, "--pid"]
         cmd += [str(server.pid), "--bind", f"127.0.0.1:{collector_port}"]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        node_port = processes.free_port()
+        node = [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{node_port}"]
+        node += ["--no-collector.systemd"]
+        procs.append(subprocess.Popen(node, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         prom.start()
         prom.set_targets("swarmbench_target", [f"127.0.0.1:{collector_port}"], {})
         prom.set_targets("swarmbench_locust", [f"127.0.0.1:{metrics_port}"], {})
+        # As the cluster's monitor role labels a worker host's node_exporter.
+        prom.set_targets("node", [f"127.0.0.1:{node_port}"], {"host": NODE_HOST, "role": "workers"})
         wait_until(lambda: prom.query(f'swarmbench_target_up{{system="{SYSTEM}"}} == 1'), "up")
         time.sleep(1.5)  # the idle server sampled before the window opens
         start, cpu_before = time.time(), tree_cpu_seconds(server.pid)
@@ -176,10 +185,24 @@ def test_cpu_per_request_agrees_with_psutil(run: Run) -> None:
     assert from_prom == pytest.approx(direct, rel=0.10)
     # The recording rule over the run's last 12 s of steady load (Locust exits at `end`; the
     # first seconds are ramp-up, where Locust's 3 s worker reports lag the server's CPU).
+    rule_name = metrics.SYSTEM_CPU_PER_REQUEST_RATIO
     rule = run.prom.query(
-        f'avg_over_time(system:swarmbench_cpu_us_per_request:rate10s{{system="{SYSTEM}"}}[12s])',
-        at=run.end - 0.5,
+        f'1e6 * avg_over_time({rule_name}{{system="{SYSTEM}"}}[12s])', at=run.end - 0.5
     )
     assert rule, "the recording rule has no value mid-run"
     print(f"recording rule, mean of the last 12 s of load: {float(rule[0]['value'][1]):.2f}")
     assert float(rule[0]["value"][1]) == pytest.approx(direct, rel=0.5)
+
+
+def test_failures_carry_only_the_fixed_reasons(run: Run) -> None:
+    found = run.prom.query(f"last_over_time({metrics.SYSTEM_FAILURES_RATE}[60s])", at=run.end)
+    reasons = {series["metric"]["reason"] for series in found}
+    assert reasons == set(metrics.FAILURE_REASONS), reasons
+
+
+def test_generator_host_cpu_comes_from_node_exporter(run: Run) -> None:
+    (panel,) = [p for p in dashboards.CLUSTER_PANELS if p.title == "Generator hosts CPU"]
+    series = run.prom.query_range(panel.exprs[0], run.start, run.end, 1.0)
+    assert [s["metric"]["host"] for s in series] == [NODE_HOST]
+    busy = [float(v) for _, v in series[0]["values"]]
+    assert busy and all(0.0 <= b <= 1.0 for b in busy) and max(busy) > 0

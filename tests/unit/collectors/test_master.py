@@ -12,8 +12,12 @@ from locust.runners import STATE_MISSING, MasterRunner, WorkerNode
 from prometheus_client import CollectorRegistry
 from swarmbench.collectors.master import BUCKETS_US, MasterCollector
 
+from swarmbench.engine.httpclient import Reason
 from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.telemetry.metrics import FAILURE_REASONS, failure_reason
 from swarmbench.util.processes import free_port
+
+REASONS = FAILURE_REASONS
 
 
 class KeepAliveUser(User):
@@ -44,12 +48,17 @@ def test_counters_histogram_and_run_info(env: Environment) -> None:
         env.stats.log_request("GET", "/", 1, 5)
     env.stats.log_error("GET", "/", "ConnectionRefusedError")
     env.stats.log_request("GET", "/", 1, 0)
+    env.stats.log_error("GET", "/x", "RequestFailed('short-body: 2 of 5 bytes')")
+    env.stats.log_request("GET", "/x", 1, 0)
+    env.stats.log_error("GET", "/x", "ValueError('something of its own')")
+    env.stats.log_request("GET", "/x", 1, 0)
     registry = _registry(env, hist)
     get = registry.get_sample_value
 
-    assert get("swarmbench_requests_total") == 8
-    assert get("swarmbench_request_failures_total", {"reason": "ConnectionRefusedError"}) == 1
-    assert get("swarmbench_request_failures_total", {"reason": "other"}) == 0
+    assert get("swarmbench_requests_total") == 10
+    # Only swarmbench's fixed reasons label the failures, each exported even at 0.
+    failures = {r: get("swarmbench_request_failures_total", {"reason": r}) for r in REASONS}
+    assert failures == {**dict.fromkeys(REASONS, 0), "refused": 1, "short-body": 1, "other": 1}
     assert get("swarmbench_request_duration_seconds_bucket", {"le": "5e-05"}) == 0
     assert get("swarmbench_request_duration_seconds_bucket", {"le": "7.5e-05"}) == 2
     assert get("swarmbench_request_duration_seconds_bucket", {"le": "0.0005"}) == 3
@@ -107,3 +116,12 @@ def test_master_reports_each_worker() -> None:
         assert get("swarmbench_run_info", {"run": "", "system": "", "keepalive": "on"}) == 1
     finally:
         runner.quit()
+
+
+def test_failure_reasons_are_the_engines_and_others_map_onto_them() -> None:
+    assert set(FAILURE_REASONS) == {r.value for r in Reason} | {"other"}
+    assert failure_reason("timeout: no answer in time") == "timeout"
+    assert failure_reason("RequestFailed('bad-status: 503')") == "bad-status"
+    assert failure_reason("ConnectionResetError(104, 'Connection reset by peer')") == "reset"
+    assert failure_reason("HTTPError('500 Server Error: Internal Server Error')") == "bad-status"
+    assert failure_reason("CatchResponseError('wrong json')") == "other"

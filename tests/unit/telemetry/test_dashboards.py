@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from swarmbench.telemetry import dashboards
+from swarmbench.telemetry import dashboards, metrics
 from swarmbench.util import paths
 
 GRAFANA = paths.ROOT / "grafana"
@@ -25,25 +25,37 @@ def test_committed_dashboards_match_the_generator(tmp_path: Path) -> None:
         )
 
 
-def _provisioned_datasource_uid() -> str:
+def _provisioned_datasource() -> dict:
     files = list((GRAFANA / "provisioning" / "datasources").glob("*.yml"))
     assert files
     data = yaml.safe_load(files[0].read_text())
     assert data["apiVersion"] == 1
     (source,) = data["datasources"]
     assert source["type"] == "prometheus" and source["url"]
-    return str(source["uid"])
+    return dict(source)
+
+
+def test_provisioned_datasource_is_not_the_default() -> None:
+    """Grafana refuses a second default datasource: provisioning beside one must still work."""
+    assert _provisioned_datasource()["isDefault"] is False
 
 
 @pytest.mark.parametrize("name", ["swarmbench-run.json", "swarmbench-cluster.json"])
 def test_dashboard_has_the_fields_grafana_needs(name: str) -> None:
     board = json.loads((GRAFANA / "dashboards" / name).read_text())
-    uid = _provisioned_datasource_uid()
+    provisioned = _provisioned_datasource()
+    uid = "${datasource}"  # every panel and query variable: the datasource variable
     assert board["uid"] and len(board["uid"]) <= 40
     assert board["title"].startswith("swarmbench / ")
     assert isinstance(board["schemaVersion"], int) and board["schemaVersion"] >= 36
     variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert "run" in variables
+    assert list(variables)[:3] == ["datasource", "system", "run"]
+    source = variables.pop("datasource")
+    assert source["type"] == "datasource" and source["query"] == "prometheus"
+    assert source["current"]["value"] == provisioned["uid"]
+    assert source["current"]["text"] == provisioned["name"]
+    # `run` is chained on `system`: it lists the runs of the selected systems only.
+    assert '{system=~"$system"}' in variables["run"]["query"]["query"]
     for var in variables.values():
         assert var["type"] == "query" and var["datasource"]["uid"] == uid
         assert var["query"]["query"].startswith("label_values(")
@@ -65,11 +77,31 @@ def test_dashboard_has_the_fields_grafana_needs(name: str) -> None:
 
 def test_run_dashboard_covers_the_issue() -> None:
     titles = {p.title for p in dashboards.PANELS}
-    for needed in ("Throughput", "Latency percentiles", "Target CPU cores", "CPU µs per request"):
+    for needed in ("Throughput", "Latency percentiles", "Target CPU cores", "CPU time per request"):
         assert needed in titles
     assert {"Target RSS", "Failures"} <= titles
     cluster = {p.title for p in dashboards.CLUSTER_PANELS}
-    assert {"Workers", "Users", "Worker CPU", "Generator-bound"} <= cluster
+    assert {"Workers", "Users", "Worker CPU", "Generator-bound", "Generator hosts CPU"} <= cluster
+    (failures,) = [p for p in dashboards.PANELS if p.title == "Failures"]
+    assert "{{reason}}" in failures.queries[0].legend
+
+
+#: level:metric:operations; no _total in a rate's metric, no unit but base units.
+RULE_NAME = re.compile(r"^[a-z_]+:[a-z][a-z0-9_]*:[a-z0-9_]+$")
+NOT_BASE_UNITS = ("_us", "_ms", "cores", "_percent", "_total")
+
+
+def test_recording_rules_follow_prometheus_naming_and_the_one_list() -> None:
+    rules_file = paths.ROOT / "deploy" / "prometheus" / "rules.yml"
+    groups = yaml.safe_load(rules_file.read_text())["groups"]
+    recorded = [rule["record"] for group in groups for rule in group["rules"]]
+    assert recorded == list(metrics.RECORDING_RULES)
+    for name in recorded:
+        assert RULE_NAME.match(name), name
+        _, metric, operations = name.split(":")
+        assert not any(part in metric for part in NOT_BASE_UNITS), name
+        if operations.startswith(("rate", "ratio_rate")):
+            assert operations.endswith("10s"), name
 
 
 def test_dashboard_provider_points_at_a_folder() -> None:
