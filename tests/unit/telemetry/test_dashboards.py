@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from swarmbench.telemetry import dashboards, metrics
+from swarmbench.telemetry import dashboards
 from swarmbench.util import paths
 
 GRAFANA = paths.ROOT / "grafana"
@@ -84,24 +84,6 @@ def test_run_dashboard_covers_the_issue() -> None:
     assert {"Workers", "Users", "Worker CPU", "Generator-bound", "Generator hosts CPU"} <= cluster
     (failures,) = [p for p in dashboards.PANELS if p.title == "Failures"]
     assert "{{reason}}" in failures.queries[0].legend
-
-
-#: level:metric:operations; no _total in a rate's metric, no unit but base units.
-RULE_NAME = re.compile(r"^[a-z_]+:[a-z][a-z0-9_]*:[a-z0-9_]+$")
-NOT_BASE_UNITS = ("_us", "_ms", "cores", "_percent", "_total")
-
-
-def test_recording_rules_follow_prometheus_naming_and_the_one_list() -> None:
-    rules_file = paths.ROOT / "deploy" / "prometheus" / "rules.yml"
-    groups = yaml.safe_load(rules_file.read_text())["groups"]
-    recorded = [rule["record"] for group in groups for rule in group["rules"]]
-    assert recorded == list(metrics.RECORDING_RULES)
-    for name in recorded:
-        assert RULE_NAME.match(name), name
-        _, metric, operations = name.split(":")
-        assert not any(part in metric for part in NOT_BASE_UNITS), name
-        if operations.startswith(("rate", "ratio_rate")):
-            assert operations.endswith("10s"), name
 
 
 def test_dashboard_provider_points_at_a_folder() -> None:
