@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +36,30 @@ class MasterError(RuntimeError):
 
 @dataclass
 class RemoteMaster:
-    """A Locust master's web UI at `url` (e.g. an SSH tunnel's local end)."""
+    """A Locust master's web UI at `url` (e.g. an SSH tunnel's local end).
+
+    `opener` carries the login's session cookie and the pinned TLS certificate, where the
+    master has them (web_access); the default is urllib's plain one.
+    """
 
     url: str
     expected_workers: int
+    opener: urllib.request.OpenerDirector = field(default_factory=urllib.request.build_opener)
 
     def _get(self, path: str) -> dict[str, Any]:
-        with urllib.request.urlopen(self.url + path, timeout=HTTP_TIMEOUT_S) as resp:
+        with self.opener.open(self.url + path, timeout=HTTP_TIMEOUT_S) as resp:
             return dict(json.load(resp))
 
     def _post(self, path: str, form: list[tuple[str, str]]) -> dict[str, Any]:
         data = urllib.parse.urlencode(form).encode()
         request = urllib.request.Request(self.url + path, data=data, method="POST")
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as resp:
+        with self.opener.open(request, timeout=HTTP_TIMEOUT_S) as resp:
             body = resp.read()
         return dict(json.loads(body)) if body.strip() else {}
+
+    def stop(self) -> None:
+        """Stop a running test (Locust's /stop takes POST only)."""
+        self._post("/stop", [])
 
     def stats(self) -> dict[str, Any]:
         return self._get("/stats/requests")
@@ -66,7 +75,7 @@ class RemoteMaster:
             stats = self.stats()
             ready = _connected(stats)
             if stats.get("state") in ("running", "spawning"):
-                self._get("/stop")  # a run someone left going: this bench owns the master now
+                self.stop()  # a run someone left going: this bench owns the master now
             elif len(ready) >= self.expected_workers:
                 return
             if time.monotonic() > deadline:
@@ -101,8 +110,8 @@ class RemoteMaster:
             return self._result(before, duration + RESULT_GRACE_S)
         except BaseException:
             # Interrupted or no result: the shared master must not keep loading the target.
-            with contextlib.suppress(OSError):
-                self._get("/stop")
+            with contextlib.suppress(OSError, ValueError):
+                self.stop()
             raise
 
     def _result(self, before: int, timeout: float) -> dict[str, Any]:

@@ -10,6 +10,9 @@ latency_json  the run's result JSON (and its headless summary lines)
 latency_route GET /swarmbench/latency on the master's web UI
 cpu_meter     a process's CPU over exact intervals
 hooks         the one place swarmbench hooks into Locust: options and event listeners
+security      what Locust accepts, put in place per role: web_guard (same-origin requests,
+              the /swarm form's fields), web_login (--web-login's backend), target_allowlist
+              (where load may go), master_guard and message_checks (the master's ZeroMQ port)
 
 May import: collectors (the master's exporter), telemetry, util, errors. Never bench, report,
 cluster or commands: a locustfile imports this package on every worker.

@@ -21,8 +21,10 @@ The report's format and the freeze message's name are defined in worker_report, 
 worker simulator (workersim) uses too.
 
 Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
---metrics-bind, --run-id, --system. In web mode each is also a /swarm form field, so one master
-takes a new rate, system and run id per run (the cluster bench's way in).
+--metrics-bind, --run-id, --system, and security's --target-allowlist, --web-login-file,
+--web-allowed-hosts. In web mode --rate, --system and --run-id are also /swarm form fields, so
+one master takes a new rate, system and run id per run (the cluster bench's way in); what the
+form may set, and from where, is security's to say (web_guard).
 
 Web route: GET /swarmbench/latency (latency_route), added at init when Locust has a web UI; a
 remote bench reads its run's result there.
@@ -44,6 +46,7 @@ from locust.env import Environment
 from locust.rpc import Message
 from locust.runners import STATE_MISSING, MasterRunner, Runner, WorkerRunner
 
+from swarmbench.engine import security
 from swarmbench.engine.cpu_meter import CpuMeter
 from swarmbench.engine.httpclient import BadURL, Endpoint
 from swarmbench.engine.latency import LatencyHistogram
@@ -129,14 +132,15 @@ def add_options(parser: Any) -> None:
         "--rate", type=_rate, default=0.0, metavar="R", env_var="SWARMBENCH_RATE",
         help="total requests/s over all users, latency from intended start (0: closed loop)",
     )  # fmt: skip
-    group.add_argument(
+    # A path and an address: never settable from the web form (security, web_guard).
+    security.hide_from_web_form(group.add_argument(
         "--latency-json", default="", metavar="PATH", env_var="SWARMBENCH_LATENCY_JSON",
         help="write totals and microsecond latency here (default: <csv prefix>_latency.json)",
-    )  # fmt: skip
-    group.add_argument(
+    ))  # fmt: skip
+    security.hide_from_web_form(group.add_argument(
         "--metrics-bind", default=DEFAULT_METRICS_BIND, metavar="ADDR:PORT",
         env_var="SWARMBENCH_METRICS_BIND", help="serve Prometheus metrics here ('' disables)",
-    )  # fmt: skip
+    ))  # fmt: skip
     group.add_argument(
         "--run-id", default="", metavar="ID", env_var="SWARMBENCH_RUN_ID",
         help="run label for swarmbench_run_info",
@@ -145,6 +149,7 @@ def add_options(parser: Any) -> None:
         "--system", default="", metavar="NAME", env_var="SWARMBENCH_SYSTEM",
         help="system under test, a label for swarmbench_run_info",
     )  # fmt: skip
+    security.add_options(group)
 
 
 # -- start-up ----------------------------------------------------------------------------------
@@ -156,6 +161,7 @@ def _fail(message: str) -> None:
 
 
 def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
+    security.install(environment, runner, kwargs.get("web_ui"), _fail)
     role = _role(environment)
     if role == "worker":
         _proc.worker_env = environment
@@ -363,6 +369,7 @@ def register() -> None:
     if _proc.registered:
         return
     _proc.registered = True
+    security.register()
     events.init_command_line_parser.add_listener(add_options)
     events.init.add_listener(on_init)
     events.report_to_master.add_listener(on_report_to_master)

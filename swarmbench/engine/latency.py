@@ -22,6 +22,9 @@ SIGNIFICANT_DIGITS = 3
 #: A delta starts with (version, first bucket index, bucket count), then the zlib'd varints.
 _DELTA_HEADER = struct.Struct("<BII")
 _DELTA_VERSION = 1
+#: A bucket's count as a zigzag varint takes at most 10 bytes: a delta of `span` buckets never
+#: expands beyond span * 10 bytes, so a zlib bomb is refused after that many, not swallowed.
+_MAX_VARINT_BYTES = 10
 
 
 class LatencyHistogram:
@@ -93,18 +96,53 @@ class LatencyHistogram:
         varints = ctypes.string_at(buf, length)
         return _DELTA_HEADER.pack(_DELTA_VERSION, first, span) + zlib.compress(varints)
 
-    def merge_delta(self, delta: bytes) -> None:
-        """Add a worker's encode_delta() to this histogram in place (exact, like merge())."""
-        if not delta:
-            return
+    def _decode_delta(self, delta: bytes) -> tuple[int, ctypes.Array[ctypes.c_uint64], dict]:
+        """A delta's first bucket, its counts and pyhdrh's summary; ValueError if malformed.
+
+        Bounded whatever the bytes say: the header must fit this histogram's buckets, and the
+        varints may expand to span * 10 bytes at most (a zlib bomb stops there).
+        """
+        if len(delta) < _DELTA_HEADER.size:
+            raise ValueError(f"not a latency delta ({len(delta)} bytes)")
         version, first, span = _DELTA_HEADER.unpack_from(delta)
         h = self._hist
-        if version != _DELTA_VERSION or first + span > h.counts_len:
+        if version != _DELTA_VERSION or span == 0 or first + span > h.counts_len:
             raise ValueError(f"not a latency delta (version {version}, buckets {first}+{span})")
-        size = h.word_size
+        limit = span * _MAX_VARINT_BYTES
+        inflate = zlib.decompressobj()
+        try:
+            varints = inflate.decompress(delta[_DELTA_HEADER.size :], limit)
+        except zlib.error as exc:
+            raise ValueError(f"latency delta does not decompress: {exc}") from None
+        if inflate.unconsumed_tail or not inflate.eof:
+            raise ValueError(f"latency delta of {span} buckets expands beyond {limit} bytes")
         scratch = (ctypes.c_uint64 * span)()  # decode writes counts, so add them afterwards
-        varints = zlib.decompress(delta[_DELTA_HEADER.size :])
-        result = pyhdrh.decode(varints, 0, ctypes.addressof(scratch), span, size)
+        try:
+            result = pyhdrh.decode(varints, 0, ctypes.addressof(scratch), span, h.word_size)
+        except (IndexError, ValueError) as exc:
+            raise ValueError(f"latency delta's buckets are malformed: {exc}") from None
+        return first, scratch, result
+
+    def delta_count(self, delta: bytes) -> int:
+        """The samples a worker's encode_delta() holds, checked as merge_delta() would (bounded,
+        ValueError if malformed) but added nowhere: the master vets a report before merging."""
+        if not delta:
+            return 0
+        return int(self._decode_delta(delta)[2]["total"])
+
+    def merge_delta(self, delta: bytes) -> None:
+        """Add a worker's encode_delta() to this histogram in place (exact, like merge()).
+
+        A malformed delta raises ValueError and adds nothing.
+        """
+        if not delta:
+            return
+        first, scratch, result = self._decode_delta(delta)
+        if not result["total"]:
+            return  # all buckets zero: nothing to add, and no min/max index to read
+        h = self._hist
+        size = h.word_size
+        span = len(scratch)
         pyhdrh.add_array(ctypes.addressof(self._counts) + first * size,
                          ctypes.addressof(scratch), span, size)  # fmt: skip
         h.total_count += result["total"]
