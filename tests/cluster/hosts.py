@@ -73,7 +73,7 @@ class Host:
 
     @property
     def veth(self) -> str:
-        return "v-" + self.namespace  # 15 characters at most for Linux interface names
+        return veth_name(self.namespace)
 
 
 @dataclass
@@ -120,6 +120,12 @@ class Cluster:
             }
         pidfiles = self.ssh(host, "ls /run/swarmbench 2>/dev/null").stdout.split()
         return {name.removesuffix(".pid") for name in pidfiles}
+
+
+def veth_name(namespace: str) -> str:
+    """The host end of a namespace's link: 15 characters at most, as Linux allows (with a
+    two-digit NET, "v-" + the namespace would be 16 for monitor1)."""
+    return f"v{NET}-{namespace.removeprefix(PREFIX)}"
 
 
 def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -187,7 +193,7 @@ def cleanup_leftovers() -> list[str]:
             # Only processes inside our own namespaces: the hosts a previous run started.
             _kill(int(pid))
         _run("ip", "netns", "del", ns, check=False)
-        _run("ip", "link", "del", "v-" + ns, check=False)
+        _run("ip", "link", "del", veth_name(ns), check=False)
         removed.append(ns)
     if _run("ip", "link", "show", BRIDGE, check=False).returncode == 0:
         _run("ip", "link", "del", BRIDGE, check=False)
