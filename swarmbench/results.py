@@ -104,6 +104,8 @@ class CellResult:
     #: figures read back from Prometheus, or why they are missing
     prometheus: PrometheusFigures = field(default_factory=PrometheusFigures)
     verification: list[dict[str, Any]] = field(default_factory=list)
+    #: Locust: latency per request name {method, name, requests, failures, rps, latency_us}
+    by_name: list[dict[str, Any]] = field(default_factory=list)
     conditions: dict[str, Any] = field(default_factory=dict)
     started_at: float = 0.0
     ended_at: float = 0.0

@@ -195,7 +195,16 @@ def opener(inv: Inventory) -> Any:
     @contextmanager
     def open_cluster(config: BenchConfig, rundir: Path) -> Iterator[Backend]:
         log_dir = rundir / "ansible"
-        extra = ["-e", json.dumps({"common_extra_systems": list(config.systems)})]
+        # The user's registry and locustfile ride along on every run of the playbook: a switch
+        # must not take them away (their absence would restart the master and workers).
+        settings = {
+            "common_extra_systems": list(config.systems),
+            "common_targets_file": str(Path(config.targets_file).resolve())
+            if config.targets_file
+            else "",
+            "common_user_locustfile": config.locustfile or "",
+        }
+        extra = ["-e", json.dumps(settings)]
         first = config.systems[0]
         run_playbook(inv, log_dir, "provision", "-e", f"system={first}", *extra)
         monitor = inv.one("monitor")

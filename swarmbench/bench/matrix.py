@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from swarmbench.errors import UsageError
+from swarmbench.generators.locust import Locust
+from swarmbench.generators.runner import by_name
+from swarmbench.generators.spec import Generator
 from swarmbench.results import CellKey
 from swarmbench.targets import registry
 
@@ -65,11 +68,20 @@ class BenchConfig:
     run_id: str = ""
     #: the user's registry file (--targets), whose systems join the seven
     targets_file: str | None = None
+    #: the user's locustfile and the user class its Locust cells run (--locustfile, --user-class)
+    locustfile: str | None = None
+    user_class: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def targets_path(self) -> Path | None:
         return Path(self.targets_file) if self.targets_file else None
+
+    def generator(self, name: str) -> Generator:
+        """The cells' generator of that name: Locust runs the user's class where one is given."""
+        if name == "locust" and self.locustfile:
+            return Locust(Path(self.locustfile), self.user_class)
+        return by_name(name)
 
     def targets(self) -> dict[str, registry.Target]:
         """This run's systems, by name, as their registry files describe them."""

@@ -107,9 +107,12 @@ class CellRunner:
     def run(self, key: CellKey) -> CellResult:
         result = CellResult(key.system, key.mode, key.generator, verdict="ok")
         result.started_at = time.time()
-        generator = by_name(key.generator)
+        generator = self.config.generator(key.generator)
         spec = _load_spec(self.config, self.placement, key)
         result.conditions = _conditions(self.config, self.placement, spec)
+        if key.generator == "locust" and self.config.locustfile:
+            result.conditions["locustfile"] = self.config.locustfile
+            result.conditions["user_class"] = self.config.user_class
         reason = generator.supports(spec)
         if reason:
             result.verdict = f"skipped: {reason}"
@@ -252,6 +255,7 @@ def _fill(result: CellResult, run: GeneratorRun, usage: TreeUsage, spec: LoadSpe
     result.rps = run.rps
     result.latency_us = run.latency_us
     result.latency_resolution_us = run.latency_resolution_us
+    result.by_name = run.by_name
     result.target_cpu_seconds = usage.cpu_seconds
     result.rss_peak_bytes = usage.rss_peak_bytes or None
     result.threads_peak = usage.threads_peak or None

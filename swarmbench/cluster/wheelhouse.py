@@ -8,7 +8,10 @@ install root, mirroring SWARMBENCH_ROOT (src/) and SWARMBENCH_BUILD_DIR (build/)
 
     python -m swarmbench.cluster.wheelhouse --systems rust-std,node-std
 
-prints one JSON object the playbook reads: {"wheelhouse", "hash", "changed", "rebuilt", "files"}.
+prints one JSON object the playbook reads: {"wheelhouse", "hash", "changed", "rebuilt", "files",
+"packages", "user_systems", "user_registry"}. With `--targets FILE` (bench --targets), the user's
+selected systems are built too and shipped below user/: their registry as JSON and each one's
+source folder; "packages" are the Debian packages their entries name for the target host.
 """
 
 from __future__ import annotations
@@ -118,17 +121,72 @@ def _destination(path: Path) -> str:
     raise UsageError(f"{path} is neither in the checkout nor in the build folder")
 
 
-def shipped_files(names: Sequence[str]) -> tuple[list[dict[str, str]], bool]:
-    """Build the named targets (skipping up-to-date ones); the files each host role needs."""
+#: Where a user's systems (--targets) go below the hosts' install root: their registry, as JSON
+#: with each `source` at its default (targets/NAME beside it), and each source folder there.
+USER_REGISTRY = "user/targets.json"
+USER_SOURCES = "user/targets"
+
+
+def _file(src: Path, dest: str) -> dict[str, str]:
+    return {"src": str(src), "dest": dest, "mode": "0755" if os.access(src, os.X_OK) else "0644"}
+
+
+def _user_files(target: registry.Target) -> list[dict[str, str]]:
+    """A user's server: its source folder (an interpreted app's code, a config) and its built
+    artefact when that lives in the build folder."""
+    files = []
+    source = target.source.resolve()
+    if source.is_dir():
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            rel = path.relative_to(source)
+            if not build.IGNORED_PARTS.intersection(rel.parts):
+                files.append(_file(path, f"{USER_SOURCES}/{target.name}/{rel}"))
+    artefact = target.artefact.resolve()
+    if artefact.is_relative_to(paths.build_dir().resolve()):
+        files.append(_file(artefact, _destination(artefact)))
+    elif not artefact.is_relative_to(source):
+        raise UsageError(
+            f"{target.name}: its artefact {artefact} is neither in its source folder nor in the "
+            "build folder, so it cannot be shipped to the target host"
+        )
+    return files
+
+
+def _user_registry(extra: Path, names: list[str]) -> Path:
+    """The hosts' copy of the user's registry: the selected systems, each `source` defaulted."""
+    raw = registry.entries(extra)
+    systems = {name: {k: v for k, v in raw[name].items() if k != "source"} for name in names}
+    text = json.dumps({"systems": systems}, indent=2, sort_keys=True) + "\n"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = paths.build_dir() / "user-targets" / f"targets-{digest}.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return path
+
+
+def shipped_files(
+    names: Sequence[str], extra: Path | None = None
+) -> tuple[list[dict[str, str]], bool, list[str]]:
+    """Build the named targets (skipping up-to-date ones): the files each host role needs,
+    whether a build ran, and the Debian packages the user's selected systems need."""
     files = [{"src": str(paths.registry_file()), "dest": "src/deploy/targets.toml", "mode": "0644"}]
     changed = False
-    for target in registry.select(list(names)) if names else []:
+    packages: list[str] = []
+    selected = registry.select(list(names), extra) if names else []
+    for target in selected:
+        if target.external:
+            raise UsageError(f"{target.name} runs at {target.url}: on a cluster, not yet")
         changed |= build.build(target).built
-        mode = "0755" if os.access(target.artefact, os.X_OK) else "0644"
-        files.append(
-            {"src": str(target.artefact), "dest": _destination(target.artefact), "mode": mode}
-        )
-    return files, changed
+        if target.origin is not None:
+            files += _user_files(target)
+            packages += [p for p in target.packages if p not in packages]
+        else:
+            files.append(_file(target.artefact, _destination(target.artefact)))
+    mine = [t.name for t in selected if t.origin is not None]
+    if extra is not None and mine:
+        files.append(_file(_user_registry(extra, mine), USER_REGISTRY))
+    return files, changed, packages
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,17 +200,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="A,B",
         help="target servers to build and list (default: none)",
     )
+    parser.add_argument(
+        "--targets",
+        default="",
+        metavar="FILE",
+        help="the user's registry file (bench --targets), whose systems may be among --systems "
+        "('' : none)",
+    )
     args = parser.parse_args(argv)
+    extra = Path(args.targets) if args.targets else None
     try:
         tar_path, digest, built = wheelhouse()
-        files, rebuilt = shipped_files(args.systems)
+        files, rebuilt, packages = shipped_files(args.systems, extra)
+        mine = [t.name for t in registry.select(args.systems, extra) if t.origin is not None]
     except UsageError as exc:
         print(f"swarmbench: {exc}", file=sys.stderr)
         return exc.exit_code
     # A rebuilt server counts as a change only on the hosts, where its copy reports whether the
     # bytes differ: another checkout's build of the same server rebuilds it here too.
     result = {"wheelhouse": str(tar_path), "hash": digest, "changed": built, "rebuilt": rebuilt}
-    print(json.dumps({**result, "files": files}))
+    user = {"packages": packages, "user_systems": mine, "user_registry": USER_REGISTRY}
+    print(json.dumps({**result, "files": files, **user}))
     return 0
 
 

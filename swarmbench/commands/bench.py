@@ -18,6 +18,7 @@ from swarmbench.bench.matrix import GENERATOR_NAMES, PROFILES, BenchConfig, buil
 from swarmbench.bench.runner import BackendOpener, run_bench
 from swarmbench.cluster import inventory
 from swarmbench.errors import UsageError
+from swarmbench.generators.locust import LOCUSTFILE, user_classes
 from swarmbench.report import writer
 from swarmbench.results import RunDir
 from swarmbench.util import atomic, options, pinning
@@ -49,6 +50,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="keep-alive modes (default on,off)",
     )
     options.add_targets_file(what)
+    what.add_argument(
+        "--locustfile",
+        type=options.existing_file,
+        default=options.env("LOCUSTFILE"),
+        metavar="FILE",
+        help="your locustfile: the Locust cells run its --user-class instead of swarmbench's "
+        "users (once per system, under keep-alive on); on a cluster the playbook ships it to "
+        "the master and workers (SWARMBENCH_LOCUSTFILE)",
+    )
+    what.add_argument(
+        "--user-class",
+        default=options.env("USER_CLASS"),
+        metavar="NAME",
+        help="the User class of --locustfile to run (SWARMBENCH_USER_CLASS)",
+    )
     what.add_argument(
         "--generators",
         type=options.csv_list,
@@ -183,6 +199,31 @@ def _check_thresholds(limits: list[thresholds.Threshold], rundir: Path, console:
     return 1
 
 
+def _user_locustfile(args: argparse.Namespace) -> dict[str, str]:
+    """--locustfile and --user-class, checked together: Locust must find the class in the file."""
+    if not args.locustfile and not args.user_class:
+        return {}
+    if not args.locustfile or not args.user_class:
+        raise UsageError("--locustfile and --user-class go together: the file and its User class")
+    path = Path(args.locustfile).resolve()
+    found = user_classes((path, LOCUSTFILE))
+    if args.user_class not in found:
+        raise UsageError(
+            f"--user-class {args.user_class!r} is not a User class of {args.locustfile}; "
+            f"found: {', '.join(found) or 'none'}"
+        )
+    return {"locustfile": str(path), "user_class": args.user_class}
+
+
+def _no_urls_on_a_cluster(config: BenchConfig) -> None:
+    running = [t.name for t in config.targets().values() if t.external]
+    if running:
+        raise UsageError(
+            f"{', '.join(running)}: a server already running at a url is loaded locally only; "
+            "on a cluster, declare how to run it (build, run) and the playbook starts it"
+        )
+
+
 def _local_urls(config: BenchConfig) -> None:
     """A user's server already running (a `url` entry) is loaded locally only on loopback."""
     for target in config.targets().values():
@@ -198,8 +239,6 @@ def _local_urls(config: BenchConfig) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.inventory is not None and args.targets:
-        raise UsageError("--targets with --inventory: not yet; your systems run locally for now")
     inv = inventory.load(args.inventory) if args.inventory is not None else None
     if inv is None:
         _loopback(args.target_host)
@@ -222,12 +261,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         target_host=args.target_host,
         run_id=run_id,
         targets_file=str(args.targets) if args.targets else None,
+        **_user_locustfile(args),
     )
     unknown = thresholds.unknown_systems(limits, config.systems)
     if unknown:
         raise UsageError(f"--threshold names {', '.join(unknown)}, not a system of this run")
     if inv is None:
         _local_urls(config)
+    else:
+        _no_urls_on_a_cluster(config)
     console = Console(stderr=True, highlight=False)
     placement: Placement | None = None
     if inv is None:

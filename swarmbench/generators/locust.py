@@ -8,9 +8,13 @@ swarmbench's users headless and reads its microsecond latency JSON.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from swarmbench.errors import UsageError
 from swarmbench.generators.spec import GeneratorRun, LoadSpec
 from swarmbench.util import paths, processes
 
@@ -27,6 +31,7 @@ def locust_command(
     user_class: str,
     *,
     locustfile: Path = LOCUSTFILE,
+    extra_locustfiles: tuple[Path, ...] = (),
     role: str = "standalone",
     headless: bool = True,
     users: int | None = None,
@@ -48,7 +53,7 @@ def locust_command(
     master port; `metrics_bind` None leaves swarmbench's default, '' turns metrics off."""
     if role not in ("standalone", "master", "worker"):
         raise ValueError(f"unknown Locust role {role!r}")
-    cmd = [locust_executable(), "-f", str(locustfile)]
+    cmd = [locust_executable(), "-f", ",".join(map(str, (locustfile, *extra_locustfiles)))]
     if role == "worker":
         cmd += ["--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)]
         return [*cmd, *extra, user_class]
@@ -106,27 +111,65 @@ def _swarmbench_args(
     return args
 
 
-class Locust:
-    """swarmbench's own users in Locust, headless, with its microsecond latency JSON."""
+LIST_TIMEOUT_S = 60.0
 
-    name = "locust"
-    tool = "locust"
+
+def user_classes(locustfiles: tuple[Path, ...]) -> list[str]:
+    """The user classes Locust finds in these locustfiles (`locust --list`), or a UsageError
+    with the first line Locust said (a syntax error, an import it cannot make...)."""
+    cmd = [locust_executable(), "-f", ",".join(map(str, locustfiles)), "--list"]
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=LIST_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"Locust did not list {locustfiles[0]}'s user classes in time") from None
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or "Available Users:" not in lines[:1]:
+        said = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+        why = said[-1].strip() if said else f"exit {proc.returncode}"
+        raise UsageError(f"Locust cannot load {locustfiles[0]}: {why}")
+    return [line.strip() for line in lines[1:] if line.strip()]
+
+
+@dataclass(unsafe_hash=True)  # hashable: a run's generators are collected in a set
+class Locust:
+    """Locust, headless, with swarmbench's microsecond latency JSON: swarmbench's own users
+    (KeepAliveUser, CloseUser by the cell's mode), or a user class of the user's locustfile
+    (`bench --locustfile FILE --user-class NAME`), loaded beside locustfiles/http.py, whose
+    import hooks swarmbench's measurement into Locust."""
+
+    #: the user's locustfile; None: swarmbench's own users
+    user_locustfile: Path | None = None
+    user_class_name: str | None = None
+    name: str = "locust"
+    tool: str = "locust"
 
     def supports(self, spec: LoadSpec) -> str | None:
         if spec.requests:
             return "Locust runs for a duration, not a request count"
+        if self.user_class_name and not spec.keepalive:
+            return (
+                f"{self.user_class_name} (--locustfile) handles its own connections: "
+                "its cells run once, under keep-alive on"
+            )
         return None
 
-    def locustfile(self, workdir: Path) -> Path:
-        return LOCUSTFILE
+    def locustfiles(self) -> tuple[Path, ...]:
+        """What -f loads: the user's locustfile first, then swarmbench's."""
+        return (self.user_locustfile, LOCUSTFILE) if self.user_locustfile else (LOCUSTFILE,)
 
     def user_class(self, spec: LoadSpec) -> str:
+        if self.user_class_name:
+            return self.user_class_name
         return "KeepAliveUser" if spec.keepalive else "CloseUser"
 
     def command(self, spec: LoadSpec, workdir: Path) -> list[str]:
+        first, *others = self.locustfiles()
         return locust_command(
             self.user_class(spec),
-            locustfile=self.locustfile(workdir),
+            locustfile=first,
+            extra_locustfiles=tuple(others),
             users=spec.connections,
             run_time_s=spec.duration_s,
             host=spec.url,
@@ -156,4 +199,12 @@ class Locust:
             histogram=data.get("histogram"),
             workers_lost=data.get("workers_lost") or [],
             rps_after_loss=data.get("rps_after_loss"),
+            by_name=by_name_figures(data),
         )
+
+
+def by_name_figures(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The latency JSON's per-request-name entries (where the plugin records them), without
+    their histograms: method, name, requests, failures, rps, latency_us."""
+    entries = data.get("by_name") or []
+    return [{k: v for k, v in entry.items() if k != "histogram"} for entry in entries]

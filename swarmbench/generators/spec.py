@@ -44,6 +44,8 @@ class GeneratorRun:
     histogram: str | None = None
     workers_lost: list[dict[str, Any]] = field(default_factory=list)
     rps_after_loss: float | None = None
+    #: Locust: per request name {method, name, requests, failures, rps, latency_us}
+    by_name: list[dict[str, Any]] = field(default_factory=list)
     #: what else the tool said that a cell records (ab's keep-alive count, the remote host)
     details: dict[str, Any] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)

@@ -9,6 +9,7 @@ Its entries may declare a `contract` (what `verify` requires of the answer) and 
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -260,19 +261,29 @@ class _Reader:
         )
 
 
-def _read(path: Path, builtin: bool) -> dict[str, Target]:
+def entries(path: Path) -> dict[str, dict[str, Any]]:
+    """A registry file's raw [systems.NAME] tables. TOML is what people write; the same data
+    as JSON is what the controller ships to a cluster's hosts (swarmbench.cluster.wheelhouse)."""
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        if path.suffix == ".json":
+            data = json.loads(path.read_text())
+        else:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
     except OSError as exc:
         raise UsageError(f"cannot read the targets file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path} is not valid TOML: {exc}") from None
-    systems = data.get("systems")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise UsageError(f"{path} is not valid {kind}: {exc}") from None
+    systems = data.get("systems") if isinstance(data, dict) else None
     if not isinstance(systems, dict) or not systems:
         raise UsageError(f"{path} declares no [systems.NAME] table")
+    return systems
+
+
+def _read(path: Path, builtin: bool) -> dict[str, Target]:
     reader = _Reader(path, builtin)
-    return {name: reader.entry(name, entry) for name, entry in systems.items()}
+    return {name: reader.entry(name, entry) for name, entry in entries(path).items()}
 
 
 def load(path: Path | None = None, extra: Path | None = None) -> dict[str, Target]:

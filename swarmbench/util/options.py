@@ -82,11 +82,16 @@ def existing_file(text: str) -> Path:
     return path
 
 
+def optional_file(text: str) -> Path | None:
+    """An existing file, or '' for none (an empty SWARMBENCH_* variable, a playbook's default)."""
+    return existing_file(text) if text.strip() else None
+
+
 def add_targets_file(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """--targets FILE: a user's systems, in deploy/targets.toml's form, beside the seven."""
     parser.add_argument(
         "--targets",
-        type=existing_file,
+        type=optional_file,
         default=env("TARGETS"),
         metavar="FILE",
         help="your own systems, declared like deploy/targets.toml, merged with the seven "
