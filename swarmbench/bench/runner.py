@@ -240,6 +240,9 @@ def _measure(
         raise CellFailed(
             f"{run.failures} of {run.requests + run.failures} requests failed ({_reasons(run)})"
         )
+    if not run.requests and not run.failures:
+        # A locustfile whose requests nothing counted would otherwise pass as 0 req/s.
+        raise CellFailed(f"{generator.name} counted no requests")
 
 
 def _reasons(run: GeneratorRun) -> str:

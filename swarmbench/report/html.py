@@ -11,10 +11,13 @@ from html import escape
 from swarmbench.report import findings as fnd
 from swarmbench.report import markdown, svg
 from swarmbench.report.model import (
+    BY_NAME_HEADER,
     MODE_TITLE,
     Comparison,
     Report,
     baseline_note,
+    by_name_rows,
+    by_name_title,
     comparisons,
     conditions_text,
     fmt_bytes,
@@ -283,11 +286,20 @@ def systems(report: Report) -> str:
     return "<h2>Systems</h2>" + _table(*markdown.systems_rows(report))
 
 
+def by_name(report: Report) -> str:
+    rows = by_name_rows(report)
+    if not rows:
+        return ""
+    title = escape(by_name_title(report))
+    return f"<h2>{title}</h2>" + _table(BY_NAME_HEADER, rows)
+
+
 def render(report: Report) -> str:
     parts = [
         header(report),
         overview_charts(report),
         results_tables(report),
+        by_name(report),
         published(report),
         findings(report),
         latency_charts(report),

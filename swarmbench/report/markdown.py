@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from swarmbench.report import findings as fnd
 from swarmbench.report.model import (
+    BY_NAME_HEADER,
     MODE_TITLE,
     NA,
     Comparison,
@@ -13,6 +14,8 @@ from swarmbench.report.model import (
     Row,
     Table,
     baseline_note,
+    by_name_rows,
+    by_name_title,
     comparisons,
     conditions_text,
     fmt_bytes,
@@ -104,10 +107,12 @@ def header(report: Report) -> list[str]:
 
 def systems_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     rows = []
+    recorded = report.run.get("systems") or {}
     for system in report.systems:
         t = report.targets.get(system)
         if t is None:
-            rows.append([system, NA, NA, NA])
+            mine = recorded.get(system) or {}  # a user's system (--targets), as run.json has it
+            rows.append([system, mine.get("version") or NA, mine.get("threading") or NA, NA])
             continue
         rows.append([system, t.version, t.threading, ", ".join(t.extra_headers) or "none"])
     return ["system", "version", "threading", "headers beyond the contract"], rows
@@ -243,6 +248,22 @@ def rate_section(report: Report) -> list[str]:
     ]
 
 
+def by_name_section(report: Report) -> list[str]:
+    """Per request name, where the Locust cells recorded names (a user's locustfile)."""
+    rows = by_name_rows(report)
+    if not rows:
+        return []
+    return [
+        f"## {by_name_title(report)}",
+        "",
+        "Microsecond percentiles from the HDR histogram of each request name, merged over every "
+        "worker; requests count failures too, as Locust's do.",
+        "",
+        *_md_table(BY_NAME_HEADER, rows),
+        "",
+    ]
+
+
 def render(report: Report) -> str:
     lines = [*header(report), ""]
     lines += [
@@ -257,6 +278,7 @@ def render(report: Report) -> str:
         lines += table_section(table)
     if not report.cells:
         lines += ["No cell has finished yet.", ""]
+    lines += by_name_section(report)
     lines += published_section(report)
     lines += findings_section(report)
     lines += systems_section(report)

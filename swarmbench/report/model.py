@@ -183,6 +183,8 @@ def conditions_text(cell: CellResult) -> str:
     """Every figure's conditions: generator, connections, duration or count, pinning."""
     cond = cell.conditions or {}
     parts = [cell.generator]
+    if cond.get("user_class"):
+        parts.append(f"user class {cond['user_class']} of {cond.get('locustfile')}")
     if cond.get("connections") is not None:
         parts.append(f"{cond['connections']} connections")
     if cond.get("requests"):
@@ -339,3 +341,52 @@ def baseline_note(comparison: Comparison) -> str:
             f"both columns are normalised to the fastest system measured, {base} = 1.0."
         )
     return ""
+
+
+# --- latency per request name (a locustfile's own requests) --------------------------------
+
+BY_NAME_HEADER = (
+    "system",
+    "mode",
+    "request",
+    "requests",
+    "failures",
+    "requests/s",
+    "p50 µs",
+    "p99 µs",
+    "p99.9 µs",
+    "max µs",
+)
+
+
+def by_name_title(report: Report) -> str:
+    params = report.run.get("parameters", {})
+    user_class, locustfile = params.get("user_class"), params.get("locustfile")
+    if user_class:
+        return f"Latency by request name: {user_class} ({locustfile})"
+    return "Latency by request name"
+
+
+def by_name_rows(report: Report) -> list[list[str]]:
+    """One row per request name of every Locust cell that recorded names, in system order."""
+    order = {s: i for i, s in enumerate(report.systems)}
+    cells = sorted(
+        (c for c in report.cells if c.by_name and not c.failed),
+        key=lambda c: (order.get(c.system, 99), c.keepalive),
+    )
+    rows = []
+    for cell in cells:
+        for entry in cell.by_name:
+            lat = entry.get("latency_us") or {}
+            rows.append(
+                [
+                    cell.system,
+                    MODE_TITLE.get(cell.keepalive, cell.keepalive),
+                    f"{entry.get('method', '')} {entry.get('name', '')}".strip(),
+                    f"{int(entry.get('requests') or 0):,}",
+                    f"{int(entry.get('failures') or 0):,}",
+                    fmt_num(entry.get("rps")),
+                    *(fmt_num(lat.get(k)) for k in ("p50", "p99", "p99.9", "max")),
+                ]
+            )
+    return rows

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.cluster
 
 SWARMBENCH = [sys.executable, "-m", "swarmbench"]
 BENCH_TIMEOUT_S = 420
-MONITOR, TARGET = "monitor1", "target1"
+MONITOR, TARGET, MASTER = "monitor1", "target1", "master1"
 
 
 def _bench(
@@ -115,6 +115,56 @@ def test_bench_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
     assert cpu, "Prometheus has no swarmbench_target_cpu_seconds_total for the target"
     requests = _prometheus(cluster, 'swarmbench_requests_total{job="swarmbench_locust"} > 0')
     assert requests, "Prometheus has no swarmbench_requests_total from the master"
+
+
+#: The user's locustfile: its class runs on the cluster's workers, loaded beside http.py.
+USER_LOCUSTFILE = '''
+from swarmbench.engine.users import KeepAliveUser
+
+
+class ApiUser(KeepAliveUser):
+    """The team's API client, as swarmbench's keep-alive user."""
+'''
+
+
+def test_own_server_and_locustfile_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
+    """deploy/examples' ASGI app (--targets) beside rust-std, the user's class (--locustfile) on
+    both workers; a missed threshold exits 1; the worker hosts' CPU reaches Prometheus by role."""
+    out = tmp_path / "run"
+    locustfile = tmp_path / "api_locustfile.py"
+    locustfile.write_text(USER_LOCUSTFILE)
+    started = time.monotonic()
+    proc = _bench(
+        cluster, hosts.write_inventory(cluster), out,
+        "--targets", str(hosts.ROOT / "deploy" / "examples" / "targets.toml"),
+        "--systems", "asgi-hello,rust-std", "--keepalive", "on", "--generators", "locust",
+        "--locustfile", str(locustfile), "--user-class", "ApiUser",
+        "--duration", "4s", "--users", "8", "--threshold", "asgi-hello:rps>1e9",
+    )  # fmt: skip
+    print(
+        f"\nown server over the cluster: {time.monotonic() - started:.1f} s\n{proc.stderr[-1500:]}"
+    )
+    assert proc.returncode == 1, proc.stderr[-4000:]
+    missed = [line.strip() for line in proc.stderr.splitlines() if "missed:" in line]
+    assert len(missed) == 1 and missed[0].startswith("missed: asgi-hello, keep-alive on, locust")
+    for system in ("asgi-hello", "rust-std"):
+        cell = json.loads((out / "cells" / f"{system}.keepalive-on.locust.json").read_text())
+        assert cell["verdict"] in ("ok", "generator-bound"), (system, cell["verdict"])
+        assert cell["requests"] > 0 and cell["conditions"]["user_class"] == "ApiUser"
+        assert cell["prometheus"]["available"] and cell["target_cpu_seconds"] > 0, system
+        details = next(e["generator_details"] for e in cell["events"] if "generator_details" in e)
+        assert {wid.split("_")[0] for wid in details["workers"]} == set(hosts.GROUPS["workers"])
+    checks = {
+        c["name"]: c
+        for c in json.loads((out / "cells" / "asgi-hello.keepalive-on.locust.json").read_text())[
+            "verification"
+        ]
+    }
+    assert checks["body"]["ok"] and checks["content-type application/json"]["ok"]
+    ran = cluster.ssh(MASTER, "cat /opt/swarmbench/services/master.sh").stdout
+    assert "/opt/swarmbench/locustfiles/user/api_locustfile.py," in ran, ran
+    busy = _prometheus(cluster, 'host:node_cpu_utilisation:rate10s{role="workers"}')
+    assert {s["metric"]["host"] for s in busy} == set(hosts.GROUPS["workers"]), busy
 
 
 def test_bench_unknown_system(cluster: hosts.Cluster, tmp_path: Path) -> None:

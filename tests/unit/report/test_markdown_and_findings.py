@@ -231,3 +231,27 @@ def test_a_percentile_under_the_generators_resolution_is_not_zero(tmp_path: Path
     row = _row(_md(tmp_path), "ab, keep-alive on", "tokio")
     assert row[3] == "710"  # ab's mean is a computed average, finer than its percentiles
     assert row[4] == "< 1,000"
+
+
+def test_latency_by_request_name_for_a_users_locustfile(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path)
+    md = _md(tmp_path)
+    assert "Latency by request name" not in md  # swarmbench's own users: one name, no table
+    names = [
+        {"method": "GET", "name": "home", "requests": 2000, "failures": 0, "rps": 1000.0,
+         "latency_us": {"p50": 310.0, "p99": 990.0, "p99.9": 1500.0, "max": 4200.0}},
+        {"method": "GET", "name": "search", "requests": 1000, "failures": 3, "rps": 500.0,
+         "latency_us": {"p50": 450.0, "p99": 2100.0, "p99.9": 3000.0, "max": 9100.0}},
+    ]  # fmt: skip
+    fake.alter(rundir, "node-std", "on", "locust", by_name=names)
+    run = rundir.read_run()
+    run["parameters"].update(user_class="ShopUser", locustfile="/srv/shop/locustfile.py")
+    rundir.write_run(run)
+    md = _md(tmp_path)
+    section = md.split("## Latency by request name: ShopUser (/srv/shop/locustfile.py)\n", 1)[1]
+    rows = [line for line in section.split("\n## ", 1)[0].splitlines() if "node-std" in line]
+    assert rows == [
+        "| node-std | keep-alive on | GET home | 2,000 | 0 | 1,000 | 310 | 990 | 1,500 | 4,200 |",
+        "| node-std | keep-alive on | GET search | 1,000 | 3 | 500 | 450 | 2,100 | 3,000 | 9,100 |",
+    ]
+    assert "GET search" in (tmp_path / "report.html").read_text()

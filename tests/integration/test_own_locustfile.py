@@ -1,0 +1,60 @@
+"""`swarmbench bench --locustfile FILE --user-class NAME`: the user's class in the Locust cells.
+
+The user's locustfile is loaded beside locustfiles/http.py; its class runs once per system
+(keep-alive on: the class handles its own connections), and the cell records which class ran.
+A class that is not in the file is one line and exit 2, naming the classes Locust found.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from swarmbench.util import paths
+
+EXAMPLE = paths.ROOT / "deploy" / "examples" / "locustfile.py"
+#: A locustfile of the user's own, built on swarmbench's users (counted by its measurement).
+MINE = '''
+from swarmbench.engine.users import KeepAliveUser
+
+
+class ApiUser(KeepAliveUser):
+    """The team's API client, as swarmbench's keep-alive user."""
+'''
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "swarmbench", "bench", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_the_users_class_runs_in_the_locust_cells(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.py"
+    mine.write_text(MINE)
+    out = tmp_path / "run"
+    proc = _bench(
+        "--systems", "rust-std", "--generators", "locust", "--keepalive", "on,off",
+        "--duration", "2s", "--warmup", "1s", "--users", "8",
+        "--locustfile", str(mine), "--user-class", "ApiUser", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    on = json.loads((out / "cells" / "rust-std.keepalive-on.locust.json").read_text())
+    assert on["verdict"] in ("ok", "generator-bound") and on["requests"] > 0, on["verdict"]
+    assert on["conditions"]["user_class"] == "ApiUser"
+    assert on["conditions"]["locustfile"] == str(mine)
+    details = next(e["generator_command"] for e in on["events"] if "generator_command" in e)
+    assert f"{mine},{paths.ROOT / 'locustfiles' / 'http.py'}" in details and "ApiUser" in details
+    off = json.loads((out / "cells" / "rust-std.keepalive-off.locust.json").read_text())
+    assert off["verdict"].startswith("skipped: ApiUser (--locustfile) handles its own connections")
+    run = json.loads((out / "run.json").read_text())
+    assert run["parameters"]["user_class"] == "ApiUser"
+    assert "user class ApiUser" in (out / "report.md").read_text()
+
+
+def test_a_class_not_in_the_locustfile_is_one_line() -> None:
+    proc = _bench("--locustfile", str(EXAMPLE), "--user-class", "NoSuchUser")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "--user-class 'NoSuchUser' is not a User class" in line and "ShopUser" in line
