@@ -14,7 +14,6 @@ from pathlib import Path
 
 from swarmbench.util import paths
 
-EXAMPLE = paths.ROOT / "deploy" / "examples" / "locustfile.py"
 #: A locustfile of the user's own, built on swarmbench's users (counted by its measurement).
 MINE = '''
 from swarmbench.engine.users import KeepAliveUser
@@ -53,8 +52,12 @@ def test_the_users_class_runs_in_the_locust_cells(tmp_path: Path) -> None:
     assert "user class ApiUser" in (out / "report.md").read_text()
 
 
-def test_a_class_not_in_the_locustfile_is_one_line() -> None:
-    proc = _bench("--locustfile", str(EXAMPLE), "--user-class", "NoSuchUser")
+def test_a_class_not_in_the_locustfile_is_one_line(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.py"
+    mine.write_text(MINE)
+    proc = _bench("--locustfile", str(mine), "--user-class", "NoSuchUser")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     (line,) = proc.stderr.strip().splitlines()
-    assert "--user-class 'NoSuchUser' is not a User class" in line and "ShopUser" in line
+    assert "--user-class 'NoSuchUser' is not a User class" in line and "ApiUser" in line
+    proc = _bench("--locustfile", str(mine))
+    assert proc.returncode == 2 and "--locustfile and --user-class go together" in proc.stderr
