@@ -19,9 +19,11 @@ STAMP := $(VENV)/.installed
 
 # systemd: two of the cluster tests' hosts boot it (never this machine's own init).
 # python3-uvicorn serves deploy/examples' ASGI app, the user's own server of the tests.
+# gnupg, dpkg-dev and python3-debian: the install-path test builds a signed local apt repository
+# (python3-debian rebuilt from its installed files) for a fresh test host.
 DEBIAN_PACKAGES := python3-venv python3-dev wrk apache2-utils prometheus \
 	prometheus-node-exporter openssh-server iproute2 util-linux chromium procps systemd \
-	python3-uvicorn
+	python3-uvicorn gnupg dpkg-dev python3-debian curl
 
 PYTEST_ARGS ?=
 

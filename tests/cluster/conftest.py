@@ -22,7 +22,10 @@ def cluster() -> Iterator[hosts.Cluster]:
     no_systemd = hosts.systemd_unavailable()
     if no_systemd:
         print(f"\ncluster: every host runs sshd alone, no systemd host: {no_systemd}")
-    created = hosts.create(names, frozenset() if no_systemd else hosts.SYSTEMD_HOSTS)
+    else:  # the install path's host (test_install_path.py) needs systemd for Grafana's unit
+        names.append(hosts.FRESH_HOST)
+    systemd = frozenset() if no_systemd else hosts.SYSTEMD_HOSTS | {hosts.FRESH_HOST}
+    created = hosts.create(names, systemd, frozenset({hosts.FRESH_HOST}))
     try:
         yield created
     finally:

@@ -65,7 +65,13 @@ class Host:
     address: str
     directory: Path
     systemd: bool = False
+    #: /usr a copy-on-write overlay too, so apt may install into this host alone
+    private_usr: bool = False
     proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def overlaid(self) -> tuple[str, ...]:
+        return (*_OVERLAID, "usr") if self.private_usr else _OVERLAID
 
     @property
     def namespace(self) -> str:
@@ -240,7 +246,7 @@ def _host_script(host: Host) -> str:
     """PID 1 of the host: private mounts, then sshd in the foreground."""
     d = host.directory
     lines = [f"hostname {host.name}"]
-    for top in _OVERLAID:
+    for top in host.overlaid:
         lines.append(
             f"mount -t overlay overlay -o lowerdir=/{top},upperdir={d}/{top}.up,"
             f"workdir={d}/{top}.work /{top}"
@@ -256,7 +262,7 @@ def _host_script(host: Host) -> str:
 
 def _prepare_host(cluster: Cluster, host: Host) -> None:
     d = host.directory
-    for top in _OVERLAID:
+    for top in host.overlaid:
         (d / f"{top}.up").mkdir(parents=True)
         (d / f"{top}.work").mkdir()
     ssh_dir = d / "root" / ".ssh"
@@ -358,7 +364,7 @@ def _systemd_script(host: Host, cgroup: Path) -> str:
     mounts = "\n".join(
         f"mount -t overlay overlay -o lowerdir=/{top},upperdir={d}/{top}.up,"
         f"workdir={d}/{top}.work /{top}"
-        for top in _OVERLAID
+        for top in host.overlaid
     )
     boot = (
         "mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup\n"
@@ -433,8 +439,13 @@ def _wait_ssh(host: Host, deadline: float) -> None:
     raise RuntimeError(f"host {host.name}: sshd did not answer on {host.address}:22")
 
 
-def create(names: list[str], systemd: frozenset[str] = frozenset()) -> Cluster:
-    """Start one host per name at 198.18.N.11, .12, ...; those in `systemd` boot systemd.
+def create(
+    names: list[str],
+    systemd: frozenset[str] = frozenset(),
+    private_usr: frozenset[str] = frozenset(),
+) -> Cluster:
+    """Start one host per name at 198.18.N.11, .12, ...; those in `systemd` boot systemd, those
+    in `private_usr` get their own copy-on-write /usr (apt may install there).
 
     destroy() undoes all of it.
     """
@@ -447,7 +458,8 @@ def create(names: list[str], systemd: frozenset[str] = frozenset()) -> Cluster:
         _run("ip", "link", "set", BRIDGE, "up")
         for index, name in enumerate(names):
             directory = cluster.workdir / "hosts" / name
-            host = Host(name, f"{SUBNET}.{FIRST_HOST + index}", directory, name in systemd)
+            address = f"{SUBNET}.{FIRST_HOST + index}"
+            host = Host(name, address, directory, name in systemd, name in private_usr)
             cluster.hosts[name] = host
             _prepare_host(cluster, host)
             if host.systemd:
@@ -492,6 +504,10 @@ GROUPS = {
 #: Hosts that boot systemd where the machine can (systemd_unavailable()): the playbook then runs
 #: their services as systemd units, the others' with start-stop-daemon.
 SYSTEMD_HOSTS = frozenset({"worker2", "target1"})
+#: A sixth host in no group of GROUPS, left fresh for the test of the playbook's install path
+#: on a real host (apt, Grafana's apt source): it boots systemd, and apt installs into its own
+#: copy-on-write /usr, never this machine's.
+FRESH_HOST = "fresh1"
 #: Settings of the test hosts: no apt (they share /usr with this machine), no Grafana.
 TEST_VARS = {
     "common_install_system_packages": "false",
