@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +136,7 @@ def run_locust(
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
-        result = master.run(spec, generator.user_class(spec))
+        result = master.run(replace(spec, url=generator.host(spec)), generator.user_class(spec))
     except (urllib.error.URLError, OSError, KeyError, ValueError) as exc:
         raise RuntimeError(f"Locust master: {exc}") from None
     except MasterError as exc:

@@ -159,6 +159,13 @@ class Locust:
         """What -f loads: the user's locustfile first, then swarmbench's."""
         return (self.user_locustfile, LOCUSTFILE) if self.user_locustfile else (LOCUSTFILE,)
 
+    def host(self, spec: LoadSpec) -> str:
+        """Locust's --host: a user's class joins its paths to it (HttpUser's get("/")), so the
+        root's trailing slash goes, or "/" would become "//"."""
+        if self.user_class_name and spec.url.endswith("/") and spec.url.count("/") == 3:
+            return spec.url.rstrip("/")
+        return spec.url
+
     def user_class(self, spec: LoadSpec) -> str:
         if self.user_class_name:
             return self.user_class_name
@@ -172,7 +179,7 @@ class Locust:
             extra_locustfiles=tuple(others),
             users=spec.connections,
             run_time_s=spec.duration_s,
-            host=spec.url,
+            host=self.host(spec),
             latency_json=workdir / "locust-latency.json",
             metrics_bind=spec.metrics_bind,
             rate=spec.rate,
