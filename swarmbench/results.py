@@ -149,13 +149,7 @@ class RunDir:
 
     def ensure_writable(self) -> None:
         """Fail before any work if the folder cannot be written."""
-        try:
-            self.cells_dir.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-probe"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as exc:
-            raise UsageError(f"cannot write results to {self.path}: {exc.strerror}") from None
+        atomic.ensure_writable(self.cells_dir, "results")
 
     @property
     def run_file(self) -> Path:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from swarmbench.results import CellResult
+from swarmbench.util import options
 
 
 def _failure_ratio(cell: CellResult) -> float | None:
@@ -37,6 +38,12 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 _SPEC = re.compile(
     r"^(?:(?P<system>[A-Za-z0-9_.-]+):)?(?P<metric>\w+)(?P<op><=|>=|<|>)(?P<value>.+)$"
+)
+
+
+#: A limit is a finite figure of the kind the metrics are: none is negative or this large.
+_LIMIT = options.real(
+    options.Limit(1e12, "no figure a cell measures comes near a trillion"), low=0.0, open_low=False
 )
 
 
@@ -71,11 +78,9 @@ def parse(text: str) -> Threshold:
             f"threshold {text!r}: unknown metric {metric!r}; known: {', '.join(METRICS)}"
         )
     try:
-        limit = float(match["value"])
-    except ValueError:
-        number = match["value"]
-        message = f"threshold {text!r}: {number!r} is not a number"
-        raise argparse.ArgumentTypeError(message) from None
+        limit = float(_LIMIT(match["value"]))
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"threshold {text!r}: {exc}") from None
     return Threshold(metric, match["op"], limit, match["system"])
 
 

@@ -371,7 +371,18 @@ def write_json(path: Path, rows: Sequence[Row], meta: dict[str, Any]) -> None:
         "rows": [{**asdict(r), "held": r.held} for r in rows],
         "largest_held": largest_held(rows),
     }
-    atomic.write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+    atomic.write_text(path, json.dumps(_nan_to_null(data), indent=2, default=str) + "\n")
+
+
+def _nan_to_null(value: Any) -> Any:
+    """NaN (a figure that could not be measured) is not JSON: written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nan_to_null(v) for v in value]
+    return value
 
 
 def cpu_count_note() -> str:

@@ -19,6 +19,8 @@ from typing import Any
 from swarmbench.errors import UsageError
 
 CPU_CEILING = 0.70
+#: No figure in a results file is this large (requests/s per core, workers, percent).
+MAX_FIGURE = 1e9
 MODES = ("keepalive", "close")
 
 #: Requests per generator-core-second, 1e6 / CPU microseconds per request, measured under
@@ -110,22 +112,43 @@ def make_plan(
 
 def per_core_from(path: Path, generator: str, mode: str) -> float:
     """Requests per core-second for (generator, mode) from generator-bench's JSON."""
-    data = _load(path, "generator-bench")
-    for row in data.get("summary", []):
+    rows = _rows(_load(path, "generator-bench"), path, "generator-bench", "summary")
+    for row in rows:
         if row.get("generator") == generator and row.get("mode") == mode:
-            return float(row["per_core"])
-    have = sorted({f"{r.get('generator')}/{r.get('mode')}" for r in data.get("summary", [])})
+            return _figure(row.get("per_core"), path, f"{generator}/{mode} per_core")
+    have = sorted({f"{r.get('generator')}/{r.get('mode')}" for r in rows})
     raise UsageError(f"{path} has no {generator}/{mode} figure (it has: {', '.join(have)})")
 
 
 def master_from(path: Path) -> MasterCapacity:
     """The largest N master-bench held, and the master's CPU there."""
     data = _load(path, "master-bench")
+    rows = _rows(data, path, "master-bench", "rows")
     held = data.get("largest_held")
     if not held:
         raise UsageError(f"{path}: the master held none of the worker counts measured")
-    row = next(r for r in data["rows"] if r["workers"] == held)
-    return MasterCapacity(int(held), float(row["cpu_percent"]), f"master-bench results {path}")
+    workers = int(_figure(held, path, "largest_held"))
+    row = next((r for r in rows if r.get("workers") == held), None)
+    if row is None:
+        raise UsageError(f"{path}: largest_held {workers} has no row of its own")
+    cpu = _figure(row.get("cpu_percent"), path, f"cpu_percent at {workers} workers")
+    return MasterCapacity(workers, cpu, f"master-bench results {path}")
+
+
+def _figure(value: object, path: Path, what: str) -> float:
+    """A measured figure from a results file: a finite number above 0, else a one-line error."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"{path}: {what} is {value!r}, not a number")
+    if not math.isfinite(value) or value <= 0 or value > MAX_FIGURE:
+        raise UsageError(f"{path}: {what} is {value!r}, not a finite number in (0, {MAX_FIGURE:g}]")
+    return float(value)
+
+
+def _rows(data: dict[str, Any], path: Path, what: str, key: str) -> list[dict[str, Any]]:
+    rows = data.get(key)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise UsageError(f"{path}: '{key}' is not a list of rows written by `swarmbench {what}`")
+    return rows
 
 
 def default_per_core(generator: str, mode: str) -> float:

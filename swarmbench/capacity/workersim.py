@@ -54,6 +54,10 @@ NAME, METHOD, USER_CLASS = "/", "GET", "KeepAliveUser"
 SIZED_REPORTS = 3
 #: Spread the workers' timers so they do not all fire in the same millisecond.
 CONNECT_STAGGER_S = 2.0
+#: One simulator process is one gevent hub: a few thousand sockets keep it busy already.
+SIM_WORKERS = options.Limit(20_000, "each simulated worker holds a socket in one process")
+SIM_RATE = options.Limit(10_000_000, "far beyond what one worker core can offer")
+SEEDS = options.Limit(2**32 - 1, "random.seed takes any int; 32 bits are plenty")
 
 
 @dataclass
@@ -268,14 +272,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="the master's address")
     parser.add_argument("--port", type=options.port, required=True, help="--master-bind-port")
-    parser.add_argument("--workers", type=options.positive_int, required=True, metavar="N")
+    parser.add_argument("--workers", type=options.whole(SIM_WORKERS), required=True, metavar="N")
     parser.add_argument("--prefix", default="sim", help="worker ids are PREFIX_00000, ...")
     parser.add_argument(
-        "--rate-per-worker", type=options.positive_float, default=40_000.0, metavar="R",
+        "--rate-per-worker", type=options.real(SIM_RATE), default=40_000.0, metavar="R",
         help="requests/s each simulated worker reports (40,000: one fast-user core)",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-seconds", type=options.positive_float, default=300.0)
+    parser.add_argument("--seed", type=options.whole(SEEDS, low=0), default=1)
+    parser.add_argument("--max-seconds", type=options.real(options.RUN_SECONDS), default=300.0)
     parser.add_argument("--out", type=Path, required=True, help="write the tally here (JSON)")
     return parser.parse_args(argv)
 

@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     what = parser.add_argument_group("what to measure")
     what.add_argument(
         "--profile",
-        choices=sorted(PROFILES),
+        type=options.one_of(sorted(PROFILES), "profile"),
         default=options.env("PROFILE", "quick"),
+        metavar="|".join(sorted(PROFILES)),
         help="defaults for the options below: "
         + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()),
     )
@@ -75,34 +76,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     load = parser.add_argument_group("load (defaults from the profile)")
     load.add_argument(
         "--users",
-        type=options.positive_int,
+        type=options.whole(options.CONNECTIONS),
         metavar="N",
         help="concurrent connections / Locust users",
     )
     load.add_argument(
         "--duration",
-        type=options.duration,
+        type=options.duration(options.CELL_SECONDS),
         metavar="SPAN",
         help="measured time per cell, e.g. 10s, 1m",
     )
     load.add_argument(
-        "--warmup", type=options.duration, metavar="SPAN", help="warm-up per cell before measuring"
+        "--warmup",
+        type=options.duration(options.CELL_SECONDS),
+        metavar="SPAN",
+        help="warm-up per cell before measuring",
     )
     load.add_argument(
         "--requests",
-        type=options.positive_int,
+        type=options.whole(options.REQUESTS),
         metavar="N",
         help="ab: a fixed request count instead of a duration",
     )
     load.add_argument(
         "--rate",
-        type=options.positive_float,
+        type=options.real(options.RATE),
         metavar="R",
         help="fixed total requests/s, the same traffic for every system (Locust)",
     )
     load.add_argument(
         "--workers",
-        type=options.positive_int,
+        type=options.whole(options.LOCAL_PROCESSES),
         default=1,
         metavar="N",
         help="local Locust worker processes (default 1)",
@@ -110,7 +114,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     place = parser.add_argument_group("placement and output")
     place.add_argument(
         "--target-threads",
-        type=options.positive_int,
+        type=options.whole(options.THREADS),
         metavar="N",
         help="server worker threads (default: the target's cores)",
     )

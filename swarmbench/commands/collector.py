@@ -32,16 +32,17 @@ def bind_address(text: str) -> tuple[str, int]:
     """ADDR:PORT (ADDR may be empty for all addresses, or [v6])."""
     addr, sep, port_text = text.rpartition(":")
     if not sep:
-        raise argparse.ArgumentTypeError(f"{text!r} is not ADDR:PORT, e.g. 127.0.0.1:9645")
-    return addr.strip("[]"), options.port(port_text)
+        raise options.invalid(text, "is not ADDR:PORT, e.g. 127.0.0.1:9645")
+    try:
+        return addr.strip("[]"), int(options.port(port_text))
+    except argparse.ArgumentTypeError as exc:
+        raise options.invalid(text, f"has a bad port: {exc}") from None
 
 
 def label_value(text: str) -> str:
     if not _LABEL.match(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: use 1-64 letters, digits, '_', '.', ':' or '-' for a label value"
-        )
-    return text
+        raise options.invalid(text, "is not a label value: use 1-64 letters, digits, _ . : -")
+    return str(text)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--system", type=label_value, required=True, metavar="NAME", help="`system` label value"
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--pid", type=options.positive_int, metavar="P", help="server's PID")
+    where.add_argument("--pid", type=options.whole(options.PID), metavar="P", help="server's PID")
     where.add_argument("--pidfile", type=Path, metavar="F", help="file holding the server's PID")
     where.add_argument(
         "--listen-port", type=options.port, metavar="P", help="find the server by its TCP port"

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from swarmbench.capacity import generator_bench
 from swarmbench.errors import UsageError
-from swarmbench.util import options
+from swarmbench.util import atomic, options
 
 
 def _choices(allowed: tuple[str, ...], what: str):  # type: ignore[no-untyped-def]
@@ -18,9 +18,8 @@ def _choices(allowed: tuple[str, ...], what: str):  # type: ignore[no-untyped-de
         items = options.csv_list(text)
         unknown = [item for item in items if item not in allowed]
         if unknown or not items:
-            raise argparse.ArgumentTypeError(
-                f"unknown {what} {', '.join(unknown) or text!r}; choose from {','.join(allowed)}"
-            )
+            named, known = ", ".join(unknown) or "nothing", ",".join(allowed)
+            raise options.invalid(text, f"names unknown {what} {named}; choose from {known}")
         return items
 
     return parse
@@ -33,15 +32,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=__doc__,
     )
     parser.add_argument(
-        "--duration", type=options.duration, metavar="SPAN",
+        "--duration", type=options.duration(options.RUN_SECONDS), metavar="SPAN",
         default=options.env("GENBENCH_DURATION", "10s"), help="each run (default 10s)",
     )  # fmt: skip
     parser.add_argument(
-        "--repeats", type=options.positive_int, metavar="N",
+        "--repeats", type=options.whole(options.REPEATS), metavar="N",
         default=options.env("GENBENCH_REPEATS", "3"), help="rounds; medians are quoted (3)",
     )  # fmt: skip
     parser.add_argument(
-        "--connections", type=options.positive_int, metavar="N",
+        "--connections", type=options.whole(options.CONNECTIONS), metavar="N",
         default=options.env("GENBENCH_CONNECTIONS", "64"), help="connections/users (64)",
     )  # fmt: skip
     parser.add_argument(
@@ -58,6 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_generator_bench(args: argparse.Namespace) -> int:
+    if args.out:
+        atomic.ensure_writable(args.out.parent, "the results (--out)")
     console = Console(highlight=False)
     generator_cpu, target_cpu = generator_bench.pick_cpus()
     if "ab" in args.generators and "wrk" not in args.generators:

@@ -10,15 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from swarmbench.capacity import master_bench
-from swarmbench.util import options
+from swarmbench.util import atomic, options
 
-
-def worker_counts(text: str) -> list[int]:
-    """A comma-separated list of worker counts, each a whole number above 0."""
-    items = options.csv_list(text)
-    if not items:
-        raise argparse.ArgumentTypeError(f"{text!r}: give counts like 100,250,500")
-    return [options.positive_int(item) for item in items]
+#: Simulated workers per run: each holds a ZeroMQ socket, so descriptors run out first.
+SIMULATED_WORKERS = options.Limit(20_000, "each simulated worker holds a descriptor on the master")
+#: One run per count, each a full --duration.
+WORKER_COUNTS = options.Limit(20, "each count is a whole run of --duration")
+RATE_PER_WORKER = options.Limit(10_000_000, "far beyond what one worker core can offer")
+worker_counts = options.NumberList(options.whole(SIMULATED_WORKERS), WORKER_COUNTS)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,17 +32,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="simulated worker counts, one run each (100,250,500,1000,2000)",
     )  # fmt: skip
     parser.add_argument(
-        "--duration", type=options.duration, metavar="SPAN",
+        "--duration", type=options.duration(options.RUN_SECONDS), metavar="SPAN",
         default=options.env("MASTERBENCH_DURATION", "40s"),
         help="each run after all workers attach (40s)",
     )  # fmt: skip
     parser.add_argument(
-        "--rate-per-worker", type=options.positive_float, metavar="R",
+        "--rate-per-worker", type=options.real(RATE_PER_WORKER), metavar="R",
         default=options.env("MASTERBENCH_RATE_PER_WORKER", "40000"),
         help="requests/s each simulated worker reports (40000: one fast-user core)",
     )  # fmt: skip
     parser.add_argument(
-        "--master-cpu", type=int, metavar="CPU", default=options.env("MASTERBENCH_MASTER_CPU"),
+        "--master-cpu", type=options.whole(options.CPU, low=0), metavar="CPU",
+        default=options.env("MASTERBENCH_MASTER_CPU"),
         help="the core the master gets to itself (default: the first); workers get the rest",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, metavar="PATH", help="also write the rows as JSON")
@@ -56,6 +56,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_master_bench(args: argparse.Namespace) -> int:
     master_bench.check_fds(args.workers)
+    if args.out:
+        atomic.ensure_writable(args.out.parent, "the results (--out)")
+    if args.keep:
+        atomic.ensure_writable(args.keep, "the kept logs (--keep)")
     master_cpu, sim_cpus = master_bench.pick_cpus(args.master_cpu)
     console = Console(highlight=False)
     console.width = max(console.width, 160)  # the table's 15 columns

@@ -8,12 +8,15 @@ from pathlib import Path
 from swarmbench.capacity import plan
 from swarmbench.util import options
 
+#: The plan's arithmetic is linear; beyond this the answer is thousands of hosts anyway.
+TARGET_RPS = options.Limit(1e9, "a billion requests/s is past any cluster this plans")
+
 
 def _keepalive(text: str) -> str:
     value = text.strip().lower()
     if value in {"on", "off"}:
         return value
-    raise argparse.ArgumentTypeError(f"--keepalive {text!r}: use on or off")
+    raise options.invalid(text, "is not on or off")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--target-rps", type=options.positive_float, required=True, metavar="R",
+        "--target-rps", type=options.real(TARGET_RPS), required=True, metavar="R",
         help="requests/s the run must offer",
     )  # fmt: skip
     parser.add_argument(
@@ -44,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="`swarmbench master-bench --out` results (default: the figure measured here)",
     )  # fmt: skip
     parser.add_argument(
-        "--cores-per-host", type=options.positive_int, metavar="N",
+        "--cores-per-host", type=options.whole(options.HOST_CORES), metavar="N",
         default=options.env("CORES_PER_HOST", "8"), help="worker cores per host (8)",
     )  # fmt: skip
     parser.set_defaults(func=cmd_plan)

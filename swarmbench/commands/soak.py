@@ -30,38 +30,42 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     what.add_argument(
         "--rate",
-        type=options.positive_float,
-        default=options.positive_float(options.env("SOAK_RATE", "2000") or "2000"),
+        type=options.real(options.RATE),
+        default=options.env("SOAK_RATE", "2000"),
         metavar="R",
         help="total requests/s (default 2000; SWARMBENCH_SOAK_RATE)",
     )
     what.add_argument(
         "--duration",
-        type=options.duration,
+        type=options.duration(options.SOAK_SECONDS),
         default=DEFAULT_DURATION_S,
         metavar="SPAN",
         help="how long, e.g. 10m (default) or 2m for a trial",
     )
     what.add_argument(
         "--warmup",
-        type=options.duration,
+        type=options.duration(options.SOAK_SECONDS),
         metavar="SPAN",
         help="samples before this are not compared (default a fifth of the run, at most 1m)",
     )
     load = parser.add_argument_group("load")
     load.add_argument(
-        "--users", type=options.positive_int, default=20, metavar="N", help="users (default 20)"
+        "--users",
+        type=options.whole(options.CONNECTIONS),
+        default=20,
+        metavar="N",
+        help="users (default 20)",
     )
     load.add_argument(
         "--workers",
-        type=options.positive_int,
+        type=options.whole(options.LOCAL_PROCESSES),
         default=2,
         metavar="N",
         help="Locust worker processes (default 2)",
     )
     load.add_argument(
         "--interval",
-        type=options.duration,
+        type=options.duration(options.RUN_SECONDS),
         default=5.0,
         metavar="SPAN",
         help="time between samples (default 5s)",
@@ -103,6 +107,11 @@ def cmd_soak(args: argparse.Namespace) -> int:
         warmup = min(MAX_DEFAULT_WARMUP_S, args.duration / 5)
     if warmup >= args.duration:
         raise UsageError(f"--warmup {warmup:g}s must be shorter than --duration {args.duration:g}s")
+    if args.interval >= args.duration - warmup:
+        raise UsageError(
+            f"--interval {args.interval:g}s leaves no samples to compare in the "
+            f"{args.duration - warmup:g}s after the warm-up"
+        )
     spec = SoakSpec(
         system=args.system,
         rate=args.rate,

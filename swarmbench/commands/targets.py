@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p_run.add_argument("--port", type=options.port, required=True, metavar="P", help="TCP port")
     p_run.add_argument(
         "--threads",
-        type=options.positive_int,
-        default=int(options.env("THREADS") or registry.default_threads()),
+        type=options.whole(options.THREADS),
+        default=options.env("THREADS", str(registry.default_threads())),
         metavar="N",
         help="worker threads (default: CPUs; SWARMBENCH_THREADS)",
     )

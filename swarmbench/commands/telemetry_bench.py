@@ -11,6 +11,9 @@ from swarmbench.errors import UsageError
 from swarmbench.targets import registry
 from swarmbench.util import options
 
+#: The master-plugin rounds run one Locust worker: its core sets the ceiling.
+ONE_WORKER_RATE = options.Limit(1_000_000, "one Locust worker core offers far less")
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
@@ -22,21 +25,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--seconds",
-        type=options.duration,
+        type=options.duration(options.RUN_SECONDS),
         default=10.0,
         metavar="T",
         help="length of each measurement (default 10s)",
     )
     parser.add_argument(
         "--rounds",
-        type=options.positive_int,
+        type=options.whole(options.REPEATS),
         default=3,
         metavar="N",
         help="on/off rounds for the master plugin (default 3)",
     )
     parser.add_argument(
         "--rate",
-        type=options.positive_int,
+        type=options.whole(ONE_WORKER_RATE),
         default=2000,
         metavar="R",
         help="requests/s for the master plugin rounds (default 2000)",

@@ -32,7 +32,6 @@ remote bench reads its run's result there.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -62,7 +61,7 @@ from swarmbench.engine.run_state import RunState, WorkerTally
 from swarmbench.engine.users import recorder_for
 from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, read_report, report_payload
 from swarmbench.errors import UsageError
-from swarmbench.util import atomic
+from swarmbench.util import atomic, options
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +105,8 @@ def master_latency(environment: Environment) -> LatencyHistogram:
 
 
 # -- options -----------------------------------------------------------------------------------
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--rate {text!r} is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("--rate must be 0 (closed loop) or more")
-    return value
+#: --rate: 0 is the closed loop, anything else a fixed total of requests/s.
+_rate = options.real(options.RATE, low=0.0, open_low=False)
 
 
 def parse_bind(text: str) -> tuple[str, int] | None:
@@ -179,6 +172,9 @@ def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
     _proc.state = RunState(environment)
     try:
         bind = parse_bind(getattr(opts, "metrics_bind", "") or "")
+        latency_json = json_path(opts) if opts is not None else ""
+        if latency_json:  # said now, not after the whole run
+            atomic.ensure_writable(Path(latency_json).parent, "the --latency-json file")
     except UsageError as exc:
         _fail(str(exc))
     if bind is not None:

@@ -1,34 +1,216 @@
-"""Bad input, every kind in one table: one line naming the problem, exit 2, never a traceback.
+"""Bad input, every option of every command in one table: one line naming it, exit 2, no traceback.
 
-Each row runs a real command (`swarmbench ...` or `locust -f locustfiles/http.py ...`).
-Placeholders: {busy} is a loopback port a listening socket holds; {file} an existing plain file;
-{no_targets} an inventory without a targets group; {closed} one whose hosts are 127.0.0.1 on a
-port nothing listens on (a host that does not answer SSH, without leaving loopback).
-Bench rows get a fresh --out, which bad input must leave unwritten, except the rows that fail
-only once the run has started (PLANNED: the results folder, the hosts' SSH).
+OPTIONS has a row for every option and positional of every `swarmbench` command and of the
+locustfile (`locust -f locustfiles/http.py`), found by walking their argparse parsers: a new
+option without a row fails test_every_option_has_a_row. A row says how the option is attacked:
+
+  NUMBER            its type is an options.Number/Span/NumberList; the bad values (inf, nan,
+                    1e400, Unicode digits, below the floor, above the ceiling, garbage) are
+                    derived from the validator, and above-the-ceiling must quote its reason
+  Opt(bad=...)      values refused while parsing (run in-process: the parser is the real one)
+  Opt(runs=...)     ids of RUNS rows below: values refused once the command runs, each a real
+                    subprocess (`swarmbench ...` or `locust ...`)
+  Opt(free=...)     why no value is bad (a switch, a free label)
+
+ENV does the same for every SWARMBENCH_* variable an option defaults from; with all of them set
+to garbage, every command's --help still works (they are read lazily).
+
+Adding an option: add its row here ("bench --new-flag": NUMBER for a number). That is all.
+
+RUNS placeholders: {busy} is a loopback port a listening socket holds; {file} an existing plain
+file; {no_targets} an inventory without a targets group; {closed} one whose hosts are 127.0.0.1 on
+a port nothing listens on; {tmp} the test's folder. Bench rows get a fresh --out, which bad input
+must leave unwritten, except the rows that fail once the run has started (PLANNED).
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
+import json
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import configargparse
 import pytest
 
-from swarmbench.util import paths, processes
+from swarmbench import cli
+from swarmbench.engine import hooks
+from swarmbench.util import options, paths, processes
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
 LOCUSTFILE = str(paths.ROOT / "locustfiles" / "http.py")
 NO_HOST = "http://127.0.0.1:1/"
-#: Rows whose command prints its plan before it meets the problem.
-PLANNED = {"unwritable-out", "inventory-host-unreachable"}
 INVENTORY_HOSTS = "[master]\nm\n[workers]\nw\n[targets]\nt\n[monitor]\nmon\n"
 
 
+@dataclass(frozen=True)
+class Opt:
+    bad: tuple[str, ...] = ()
+    runs: tuple[str, ...] = ()
+    free: str = ""
+    number: bool = False
+
+
+NUMBER = Opt(number=True)
+SWITCH = Opt(free="a switch: it takes no value")
+
+
+def number_and(*runs: str, bad: tuple[str, ...] = ()) -> Opt:
+    return Opt(bad=bad, runs=runs, number=True)
+
+
+# -- every option: "COMMAND --option" (or "COMMAND METAVAR" for a positional) ----------------
+OPTIONS: dict[str, Opt] = {
+    "--version": SWITCH,
+    "--verbose": SWITCH,
+    "COMMAND": Opt(runs=("unknown-command",)),
+    # bench
+    "bench --profile": Opt(bad=("nope", "")),
+    "bench --systems": Opt(runs=("unknown-system",)),
+    "bench --keepalive": Opt(runs=("keepalive-maybe",)),
+    "bench --generators": Opt(runs=("unknown-generator",)),
+    "bench --users": NUMBER,
+    "bench --duration": NUMBER,
+    "bench --warmup": NUMBER,
+    "bench --requests": NUMBER,
+    "bench --rate": number_and("rate-inf"),
+    "bench --workers": NUMBER,
+    "bench --target-threads": NUMBER,
+    "bench --target-host": Opt(runs=("non-loopback-target",)),
+    "bench --out": Opt(runs=("unwritable-out",)),
+    "bench --inventory": Opt(runs=("inventory-missing-group", "inventory-host-unreachable")),
+    "bench --targets": Opt(bad=("/nonexistent/mine.toml",),
+                           runs=("targets-file-not-toml", "targets-url-not-loopback")),
+    "bench --threshold": Opt(bad=("p99<100", "p99_us<inf", "p99_us<nan", "p99_us<1e400",
+                                  "rps>-1", "p99_us<²", "p99_us<1e13", "p99_us"),
+                             runs=("threshold-unknown-system",)),
+    # targets
+    "targets ACTION": Opt(bad=("nonsense",)),
+    "targets list --markdown": SWITCH,
+    "targets list --targets": Opt(bad=("/nonexistent/mine.toml",)),
+    "targets build --targets": Opt(bad=("/nonexistent/mine.toml",)),
+    "targets run --targets": Opt(bad=("/nonexistent/mine.toml",)),
+    "targets build NAME": Opt(runs=("build-unknown",)),
+    "targets build --force": SWITCH,
+    "targets run NAME": Opt(runs=("run-unknown",)),
+    "targets run --port": number_and("targets-run-port-taken"),
+    "targets run --threads": NUMBER,
+    "targets run --host": Opt(runs=("targets-run-host-bad",)),
+    # verify, collector
+    "verify URL": Opt(bad=("https://127.0.0.1/", "not-a-url", "http://h:99999/", "")),
+    "verify --system": Opt(runs=("verify-unknown-system",)),
+    "verify --targets": Opt(bad=("/nonexistent/mine.toml",)),
+    "collector --system": Opt(bad=("has space", "x" * 65, "[red]")),
+    "collector --pid": NUMBER,
+    "collector --pidfile": Opt(free="a missing or bad pidfile is the target being down, read "
+                               "again at every scrape (the server may start later)"),
+    "collector --listen-port": NUMBER,
+    "collector --bind": Opt(bad=("nocolon", "127.0.0.1:99999", "127.0.0.1:inf"),
+                            runs=("collector-bind-taken",)),
+    "collector --host-label": Opt(bad=("has space", "")),
+    # the capacity commands
+    "generator-bench --duration": NUMBER,
+    "generator-bench --repeats": NUMBER,
+    "generator-bench --connections": NUMBER,
+    "generator-bench --modes": Opt(bad=("sideways", "", "keepalive,x")),
+    "generator-bench --generators": Opt(bad=("jmeter", "")),
+    "generator-bench --out": Opt(runs=("generator-bench-out-unwritable",)),
+    "telemetry-bench --system": Opt(runs=("telemetry-bench-unknown-system",)),
+    "telemetry-bench --seconds": NUMBER,
+    "telemetry-bench --rounds": NUMBER,
+    "telemetry-bench --rate": NUMBER,
+    "master-bench --workers": NUMBER,
+    "master-bench --duration": NUMBER,
+    "master-bench --rate-per-worker": NUMBER,
+    "master-bench --master-cpu": number_and("master-cpu-not-mine"),
+    "master-bench --out": Opt(runs=("master-bench-out-unwritable",)),
+    "master-bench --keep": Opt(runs=("master-bench-keep-unwritable",)),
+    "plan --target-rps": NUMBER,
+    "plan --keepalive": Opt(bad=("maybe",)),
+    "plan --generator": Opt(runs=("plan-unknown-generator",)),
+    "plan --from": Opt(runs=("plan-from-nan", "plan-from-string", "plan-from-not-json",
+                             "plan-from-missing")),
+    "plan --master-bench": Opt(runs=("plan-master-bench-wrong-shape",)),
+    "plan --cores-per-host": NUMBER,
+    "soak --system": Opt(runs=("soak-unknown-system",)),
+    "soak --rate": NUMBER,
+    "soak --duration": NUMBER,
+    "soak --warmup": number_and("soak-warmup-too-long"),
+    "soak --users": NUMBER,
+    "soak --workers": NUMBER,
+    "soak --interval": number_and("soak-interval-too-long"),
+    # report
+    "report RUN_DIR": Opt(runs=("report-not-results",)),
+    # the locustfile's own options (Locust's are Locust's)
+    "locust --rate": number_and("locust-rate-inf", "locust-rate-env-inf"),
+    "locust --latency-json": Opt(runs=("locust-latency-json-unwritable",)),
+    "locust --metrics-bind": Opt(runs=("locust-metrics-bind-taken", "locust-metrics-bind-bad")),
+    "locust --run-id": Opt(free="a label recorded as given (Prometheus escapes it)"),
+    "locust --system": Opt(free="a label recorded as given (Prometheus escapes it)"),
+}  # fmt: skip
+
+#: Arguments each command needs besides the option under test (in-process parsing rows).
+BASE: dict[str, list[str]] = {
+    "targets run": ["tokio", "--port", "8080"],
+    "collector": ["--system", "x", "--pid", "1"],
+    "plan": ["--target-rps", "1000"],
+}
+
+
+# -- every SWARMBENCH_* variable an option defaults from --------------------------------------
+@dataclass(frozen=True)
+class Env:
+    """argv parsed with the variable set to `value`; or `free`: why no value is bad."""
+
+    argv: tuple[str, ...] = ()
+    value: str = ""
+    free: str = ""
+    runs: tuple[str, ...] = ()
+
+
+ENV: dict[str, Env] = {
+    "SWARMBENCH_PROFILE": Env(("bench",), "fast"),
+    "SWARMBENCH_SYSTEMS": Env(runs=("env-systems-unknown",)),
+    "SWARMBENCH_KEEPALIVE": Env(("plan", "--target-rps", "1"), "maybe"),
+    "SWARMBENCH_GENERATORS": Env(runs=("env-generators-unknown",)),
+    "SWARMBENCH_OUT": Env(runs=("env-out-unwritable",)),
+    "SWARMBENCH_TARGETS": Env(("bench",), "/nonexistent/mine.toml"),
+    "SWARMBENCH_THRESHOLDS": Env(runs=("env-thresholds-bad",)),
+    "SWARMBENCH_THREADS": Env(("targets", "run", "tokio", "--port", "1"), "inf"),
+    "SWARMBENCH_TARGET_BIND": Env(runs=("targets-run-host-bad",)),
+    "SWARMBENCH_COLLECTOR_BIND": Env(("collector", "--system", "x", "--pid", "1"), "1:99999"),
+    "SWARMBENCH_HOST_LABEL": Env(("collector", "--system", "x", "--pid", "1"), "a b"),
+    "SWARMBENCH_GENBENCH_DURATION": Env(("generator-bench",), "1e400"),
+    "SWARMBENCH_GENBENCH_REPEATS": Env(("generator-bench",), "NaN"),
+    "SWARMBENCH_GENBENCH_CONNECTIONS": Env(("generator-bench",), "-5"),
+    "SWARMBENCH_GENBENCH_MODES": Env(("generator-bench",), "sideways"),
+    "SWARMBENCH_GENBENCH_GENERATORS": Env(("generator-bench",), "jmeter"),
+    "SWARMBENCH_MASTERBENCH_WORKERS": Env(("master-bench",), "100,inf"),
+    "SWARMBENCH_MASTERBENCH_DURATION": Env(("master-bench",), "99999h"),
+    "SWARMBENCH_MASTERBENCH_RATE_PER_WORKER": Env(("master-bench",), "inf"),
+    "SWARMBENCH_MASTERBENCH_MASTER_CPU": Env(("master-bench",), "-1"),
+    "SWARMBENCH_PLAN_GENERATOR": Env(runs=("env-plan-generator-unknown",)),
+    "SWARMBENCH_PLAN_FROM": Env(runs=("env-plan-from-missing",)),
+    "SWARMBENCH_PLAN_MASTER_BENCH": Env(runs=("env-plan-master-bench-missing",)),
+    "SWARMBENCH_CORES_PER_HOST": Env(("plan", "--target-rps", "1"), "1e3"),
+    "SWARMBENCH_SOAK_SYSTEM": Env(runs=("env-soak-system-unknown",)),
+    "SWARMBENCH_SOAK_RATE": Env(("soak",), "nan"),
+    # the locustfile's (configargparse's env_var=)
+    "SWARMBENCH_RATE": Env(runs=("locust-rate-env-inf",)),
+    "SWARMBENCH_LATENCY_JSON": Env(runs=("locust-latency-json-unwritable",)),
+    "SWARMBENCH_METRICS_BIND": Env(runs=("locust-metrics-bind-bad",)),
+    "SWARMBENCH_RUN_ID": Env(free="a label recorded as given"),
+    "SWARMBENCH_SYSTEM": Env(free="a label recorded as given"),
+}
+
+
+# -- rows that run the real command in a subprocess --------------------------------------------
 def swarmbench(*args: str) -> list[str]:
     return [sys.executable, "-m", "swarmbench", *args]
 
@@ -37,79 +219,318 @@ def locust(*args: str) -> list[str]:
     return [LOCUST, "-f", LOCUSTFILE, "--headless", "-t", "1s", "--loglevel", "WARNING", *args]
 
 
+@dataclass(frozen=True)
+class Run:
+    id: str
+    argv: list[str]
+    needles: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    #: the command prints its plan before it meets the problem (may write --out)
+    planned: bool = False
+
+
 SB, LOC = swarmbench, locust
 BUSY = "127.0.0.1:{busy}"
-#: (id, command, needles the one line must hold)
-TABLE: list[tuple[str, list[str], list[str]]] = [
-    # bench's matrix and load options
-    ("unknown-system", SB("bench", "--systems", "nginx"), ["unknown system 'nginx'"]),
-    ("duration-10x", SB("bench", "--duration", "10x"), ["bad duration '10x'"]),
-    ("users-0", SB("bench", "--users", "0"), ["--users", "must be greater than 0"]),
-    ("rate-negative", SB("bench", "--rate", "-1"), ["--rate", "must be greater than 0"]),
-    ("keepalive-maybe", SB("bench", "--keepalive", "maybe"), ["--keepalive takes on, off"]),
-    ("unknown-generator", SB("bench", "--generators", "jmeter"), ["unknown generator 'jmeter'"]),
-    ("non-loopback-target", SB("bench", "--target-host", "192.0.2.1"),
-     ["local mode only loads loopback", "192.0.2.1"]),
-    # the user's own systems and thresholds
-    ("targets-file-missing", SB("bench", "--targets", "/nonexistent/mine.toml"),
-     ["--targets", "not a readable file"]),
-    ("targets-file-not-toml", SB("bench", "--targets", "{file}"), ["declares no [systems.NAME]"]),
-    ("targets-url-not-loopback", SB("bench", "--targets", "{remote_url}"),
-     ["mine: local mode only loads loopback", "192.0.2.1"]),
-    ("locustfile-missing", SB("bench", "--locustfile", "/nonexistent/mine.py", "--user-class", "A"),
-     ["--locustfile", "not a readable file"]),
-    ("user-class-alone", SB("bench", "--user-class", "ApiUser"),
-     ["--locustfile and --user-class go together"]),
-    ("threshold-unknown-metric", SB("bench", "--threshold", "p99<100"),
-     ["--threshold", "unknown metric 'p99'"]),
-    ("threshold-unknown-system", SB("bench", "--systems", "rust-std", "--threshold", "x:rps>1"),
-     ["--threshold names x"]),
-    # a port a user gives that is already taken
-    ("targets-run-port-taken", SB("targets", "run", "node-std", "--port", "{busy}"),
-     ["port {busy}", "already in use"]),
-    ("collector-bind-taken",
-     SB("collector", "--system", "rust-std", "--listen-port", "1", "--bind", BUSY),
-     [BUSY, "in use"]),
-    ("locust-metrics-bind-taken", LOC("--host", NO_HOST, "--metrics-bind", BUSY, "KeepAliveUser"),
-     [BUSY, "in use", "--metrics-bind"]),
-    # the locustfile's --host
-    ("locust-host-not-http", LOC("--metrics-bind", "", "--host", "127.0.0.1:80", "KeepAliveUser"),
-     ["--host", "not an http URL"]),
-    ("locust-host-https",
-     LOC("--metrics-bind", "", "--host", "https://127.0.0.1/", "KeepAliveUser"),
-     ["https is not supported"]),
-    ("locust-no-host", LOC("--metrics-bind", "", "KeepAliveUser"), ["--host is required"]),
-    # targets and verify
-    ("build-unknown", SB("targets", "build", "nginx"), ["unknown system 'nginx'", "tokio"]),
-    ("run-unknown", SB("targets", "run", "nginx", "--port", "1"), ["unknown system", "known:"]),
-    ("port-70000", SB("targets", "run", "tokio", "--port", "70000"), ["above 65535"]),
-    ("threads-0", SB("targets", "run", "tokio", "--port", "1", "--threads", "0"),
-     ["greater than 0"]),
-    ("verify-https", SB("verify", "https://127.0.0.1/"), ["https is not supported"]),
-    ("verify-not-url", SB("verify", "not-a-url"), ["not an http URL"]),
-    ("unknown-command", SB("nonsense"), ["invalid choice"]),
-    # soak
-    ("soak-unknown-system", SB("soak", "--system", "nginx"), ["unknown system 'nginx'"]),
-    ("soak-warmup-too-long", SB("soak", "--duration", "10s", "--warmup", "20s"),
-     ["--warmup", "shorter than --duration"]),
-    ("unwritable-out", SB("bench", "--systems", "node-std", "--out", "{file}/run"),
-     ["cannot write results to"]),
-    # the cluster backend's inventory
-    ("inventory-missing-group", SB("bench", "--inventory", "{no_targets}"),
-     ["inventory group 'targets' missing or empty"]),
-    ("inventory-host-unreachable",
-     SB("bench", "--inventory", "{closed}", "--systems", "rust-std"),
-     ["does not answer SSH", "nothing was started"]),
+LOC_OK = ("--metrics-bind", "", "--host", NO_HOST)
+RUNS: list[Run] = [
+    Run("unknown-command", SB("nonsense"), ["invalid choice"]),
+    # bench
+    Run("unknown-system", SB("bench", "--systems", "nginx"), ["unknown system 'nginx'"]),
+    Run("rate-inf", SB("bench", "--rate", "inf"), ["--rate", "'inf' is not a finite number"]),
+    Run("keepalive-maybe", SB("bench", "--keepalive", "maybe"), ["--keepalive takes on, off"]),
+    Run("unknown-generator", SB("bench", "--generators", "jmeter"),
+        ["unknown generator 'jmeter'"]),
+    Run("non-loopback-target", SB("bench", "--target-host", "192.0.2.1"),
+        ["local mode only loads loopback", "192.0.2.1"]),
+    Run("unwritable-out", SB("bench", "--systems", "node-std", "--out", "{file}/run"),
+        ["cannot write results to"], planned=True),
+    Run("targets-file-not-toml", SB("bench", "--targets", "{file}"),
+        ["declares no [systems.NAME]"]),
+    Run("targets-url-not-loopback", SB("bench", "--targets", "{remote_url}"),
+        ["mine: local mode only loads loopback", "192.0.2.1"]),
+    Run("threshold-unknown-system",
+        SB("bench", "--systems", "rust-std", "--threshold", "x:rps>1"), ["--threshold names x"]),
+    Run("env-thresholds-bad", SB("bench"), ["SWARMBENCH_THRESHOLDS", "is not a finite number"],
+        env={"SWARMBENCH_THRESHOLDS": "p99_us<2000;rps>inf"}),
+    Run("inventory-missing-group", SB("bench", "--inventory", "{no_targets}"),
+        ["inventory group 'targets' missing or empty"]),
+    Run("inventory-host-unreachable",
+        SB("bench", "--inventory", "{closed}", "--systems", "rust-std"),
+        ["does not answer SSH", "nothing was started"], planned=True),
+    Run("env-systems-unknown", SB("bench"), ["unknown system 'nginx'"],
+        env={"SWARMBENCH_SYSTEMS": "nginx"}),
+    Run("env-generators-unknown", SB("bench"), ["unknown generator 'jmeter'"],
+        env={"SWARMBENCH_GENERATORS": "jmeter"}),
+    Run("env-out-unwritable", SB("bench", "--systems", "node-std"), ["cannot write results to"],
+        env={"SWARMBENCH_OUT": "{file}/run"}, planned=True),
+    # targets, verify, collector
+    Run("targets-run-port-taken", SB("targets", "run", "node-std", "--port", "{busy}"),
+        ["port {busy}", "already in use"]),
+    Run("targets-run-host-bad", SB("targets", "run", "node-std", "--port", "{free}"),
+        ["cannot bind no.such.host"], env={"SWARMBENCH_TARGET_BIND": "no.such.host"}),
+    Run("verify-unknown-system", SB("verify", "http://127.0.0.1:1/", "--system", "nginx"),
+        ["unknown system 'nginx'"]),
+    Run("build-unknown", SB("targets", "build", "nginx"), ["unknown system 'nginx'", "tokio"]),
+    Run("run-unknown", SB("targets", "run", "nginx", "--port", "1"), ["unknown system", "known:"]),
+    Run("collector-bind-taken",
+        SB("collector", "--system", "rust-std", "--listen-port", "1", "--bind", BUSY),
+        [BUSY, "in use"]),
+    # capacity commands
+    Run("generator-bench-out-unwritable",
+        SB("generator-bench", "--out", "{file}/x.json", "--generators", "wrk"),
+        ["cannot write the results (--out) to {file}"]),
+    Run("telemetry-bench-unknown-system", SB("telemetry-bench", "--system", "nginx"),
+        ["unknown system 'nginx'"]),
+    Run("master-cpu-not-mine", SB("master-bench", "--master-cpu", "4000"),
+        ["--master-cpu 4000", "this process may use CPUs"]),
+    Run("master-bench-out-unwritable", SB("master-bench", "--out", "{file}/x.json"),
+        ["cannot write the results (--out) to {file}"]),
+    Run("master-bench-keep-unwritable", SB("master-bench", "--keep", "{file}/keep"),
+        ["cannot write", "keep"]),
+    Run("plan-unknown-generator", SB("plan", "--target-rps", "1", "--generator", "nosuch"),
+        ["no default figure for nosuch"]),
+    Run("plan-from-nan", SB("plan", "--target-rps", "1", "--from", "{nan_json}"),
+        ["per_core is nan"]),
+    Run("plan-from-string", SB("plan", "--target-rps", "1", "--from", "{string_json}"),
+        ["per_core is 'fast', not a number"]),
+    Run("plan-from-not-json", SB("plan", "--target-rps", "1", "--from", "{file}"),
+        ["is not JSON written by `swarmbench generator-bench --out`"]),
+    Run("plan-from-missing", SB("plan", "--target-rps", "1", "--from", "{tmp}/absent.json"),
+        ["cannot read", "absent.json"]),
+    Run("plan-master-bench-wrong-shape",
+        SB("plan", "--target-rps", "1", "--master-bench", "{string_json}"),
+        ["'rows' is not a list of rows"]),
+    Run("env-plan-generator-unknown", SB("plan", "--target-rps", "1"),
+        ["no default figure for nosuch"], env={"SWARMBENCH_PLAN_GENERATOR": "nosuch"}),
+    Run("env-plan-from-missing", SB("plan", "--target-rps", "1"), ["cannot read", "absent.json"],
+        env={"SWARMBENCH_PLAN_FROM": "{tmp}/absent.json"}),
+    Run("env-plan-master-bench-missing", SB("plan", "--target-rps", "1"),
+        ["cannot read", "absent.json"], env={"SWARMBENCH_PLAN_MASTER_BENCH": "{tmp}/absent.json"}),
+    Run("soak-unknown-system", SB("soak", "--system", "nginx"), ["unknown system 'nginx'"]),
+    Run("env-soak-system-unknown", SB("soak"), ["unknown system 'nginx'"],
+        env={"SWARMBENCH_SOAK_SYSTEM": "nginx"}),
+    Run("soak-warmup-too-long", SB("soak", "--duration", "10s", "--warmup", "20s"),
+        ["--warmup", "shorter than --duration"]),
+    Run("soak-interval-too-long", SB("soak", "--duration", "10s", "--interval", "9s"),
+        ["--interval 9s leaves no samples"]),
+    # report: results folders that are not what they claim
+    Run("report-not-results", SB("report", "{tmp}"), ["holds no run.json"]),
+    # the locustfile
+    Run("locust-rate-inf", LOC(*LOC_OK, "--rate", "inf", "KeepAliveUser"),
+        ["--rate", "not a finite number"]),
+    Run("locust-rate-env-inf", LOC(*LOC_OK, "KeepAliveUser"), ["--rate", "not a finite number"],
+        env={"SWARMBENCH_RATE": "inf"}),
+    Run("locust-latency-json-unwritable",
+        LOC(*LOC_OK, "--latency-json", "{file}/x.json", "KeepAliveUser"),
+        ["--latency-json", "cannot write"]),
+    Run("locust-metrics-bind-taken",
+        LOC("--host", NO_HOST, "--metrics-bind", BUSY, "KeepAliveUser"),
+        [BUSY, "in use", "--metrics-bind"]),
+    Run("locust-metrics-bind-bad", LOC("--host", NO_HOST, "KeepAliveUser"),
+        ["--metrics-bind", "use ADDR:PORT"], env={"SWARMBENCH_METRICS_BIND": "1:99999"}),
+    Run("locust-host-not-http", LOC("--metrics-bind", "", "--host", "127.0.0.1:80",
+                                    "KeepAliveUser"), ["--host", "not an http URL"]),
+    Run("locust-host-https", LOC("--metrics-bind", "", "--host", "https://127.0.0.1/",
+                                 "KeepAliveUser"), ["https is not supported"]),
+    Run("locust-no-host", LOC("--metrics-bind", "", "KeepAliveUser"), ["--host is required"]),
 ]  # fmt: skip
-ROWS = [pytest.param(name, argv, needles, id=name) for name, argv, needles in TABLE]
+RUN_IDS = {run.id for run in RUNS}
 
 
+# -- walking the parsers -----------------------------------------------------------------------
+def _long_name(action: argparse.Action) -> str:
+    if not action.option_strings:
+        return str(action.metavar or action.dest)
+    return max(action.option_strings, key=len)
+
+
+def _walk(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue  # every parser's own; test_help_works_whatever_the_environment_holds
+        yield f"{path} {_long_name(action)}".strip(), action
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _walk(sub, f"{path} {name}".strip())
+
+
+def swarmbench_options() -> dict[str, tuple[str, argparse.Action]]:
+    """key -> (the command's path, its action), for every option of every command."""
+    found = {}
+    for key, action in _walk(cli.build_parser(), ""):
+        path = key.rsplit(" ", 1)[0] if " " in key else ""
+        found[key] = (path, action)
+    return found
+
+
+def locust_options() -> dict[str, argparse.Action]:
+    parser = configargparse.ArgumentParser()
+    hooks.add_options(parser)
+    return {f"locust {_long_name(a)}": a for a in parser._actions if _long_name(a) != "--help"}
+
+
+def locust_env_vars() -> set[str]:
+    return {str(a.env_var) for a in locust_options().values() if getattr(a, "env_var", None)}
+
+
+def test_every_option_has_a_row() -> None:
+    found = set(swarmbench_options()) | set(locust_options())
+    missing = sorted(found - set(OPTIONS))
+    stale = sorted(set(OPTIONS) - found)
+    assert not missing, f"add a row to OPTIONS for: {', '.join(missing)}"
+    assert not stale, f"OPTIONS rows for options that do not exist: {', '.join(stale)}"
+    for key, row in OPTIONS.items():
+        assert row.bad or row.runs or row.free or row.number, f"{key}: an empty row"
+        assert set(row.runs) <= RUN_IDS, f"{key}: no RUNS row {set(row.runs) - RUN_IDS}"
+
+
+def test_every_number_is_validated_with_its_bounds() -> None:
+    everything = {k: a for k, (_p, a) in swarmbench_options().items()}
+    everything |= locust_options()
+    for key, action in everything.items():
+        assert action.type not in (int, float), f"{key}: use options.whole/real (bounded)"
+        is_number = isinstance(action.type, options.Number | options.Span | options.NumberList)
+        assert is_number == OPTIONS[key].number, f"{key}: NUMBER in OPTIONS iff a Number type"
+
+
+def test_every_environment_variable_has_a_row() -> None:
+    swarmbench_options()  # building the parsers records the variables they read
+    found = set(options.ENV_NAMES) | locust_env_vars()
+    assert not sorted(found - set(ENV)), f"add ENV rows for: {sorted(found - set(ENV))}"
+    assert not sorted(set(ENV) - found), f"stale ENV rows: {sorted(set(ENV) - found)}"
+    for var, row in ENV.items():
+        assert row.argv or row.free or row.runs, var
+        assert set(row.runs) <= RUN_IDS, f"{var}: no RUNS row {set(row.runs) - RUN_IDS}"
+
+
+# -- the bad values of a number, from its validator --------------------------------------------
+def _number_bad(kind: options.Number) -> list[tuple[str, str]]:
+    """(value, what the line must hold) for a Number."""
+    # Unicode digits (² and an Arabic-Indic 1), which int() and float() would otherwise take
+    rows = [("inf", ""), ("nan", ""), ("-inf", ""), ("1e400", ""), ("²", ""), ("\u0661", "")]
+    rows += [("", ""), ("ten", ""), ("1_000", "")]
+    if kind.kind is int:
+        rows += [(str(int(kind.low) - 1), ""), ("1.5", ""), (str(int(kind.limit.high) + 1), "")]
+    else:
+        below = kind.low if kind.open_low else kind.low - 1
+        rows += [(repr(below), ""), (repr(kind.limit.high * 10), kind.limit.why)]
+    rows += [(str(int(kind.limit.high) + 1), kind.limit.why)]
+    return rows
+
+
+def _bad_values(action: argparse.Action) -> list[tuple[str, str]]:
+    kind = action.type
+    if isinstance(kind, options.Number):
+        return _number_bad(kind)
+    if isinstance(kind, options.Span):
+        high = kind.limit.high
+        hours = f"{int(high // 3600) + 1}h"
+        return [("inf", ""), ("1e400", ""), ("-1", ""), ("0", ""), ("²s", ""), ("10x", ""),
+                ("", ""), (f"{int(high) + 1}", kind.limit.why), (hours, "")]  # fmt: skip
+    if isinstance(kind, options.NumberList):
+        return [(f"100,{v}", needle) for v, needle in _number_bad(kind.item) if v] + [
+            ("", ""), (",".join(["1"] * (int(kind.most.high) + 1)), kind.most.why),
+        ]  # fmt: skip
+    return []
+
+
+def _parse_rows() -> list[object]:
+    rows = []
+    for key, (path, action) in sorted(swarmbench_options().items()):
+        row = OPTIONS.get(key, Opt())
+        values = [(v, "") for v in row.bad] + (_bad_values(action) if row.number else [])
+        for value, needle in values:
+            rows.append(pytest.param(key, path, value, needle, id=f"{key}={value[:24]!r}"))
+    return rows
+
+
+def _argv(key: str, path: str, value: str) -> list[str]:
+    words = path.split()
+    option = key.rsplit(" ", 1)[1]
+    base = list(BASE.get(path, []))
+    exclusive = {"--pid", "--pidfile", "--listen-port"}
+    if option in base or (path == "collector" and option in exclusive):
+        at = base.index("--pid") if option in exclusive else base.index(option)
+        del base[at : at + 2]
+    if option.startswith("-"):
+        return [*words, *base, option, value]
+    return [*words, *base, value]  # a positional: this command's only one
+
+
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """One parser for every in-process row (building it takes ~25 ms; parsing leaves no state)."""
+    return cli.build_parser()
+
+
+def _expect_one_line_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str], parser: argparse.ArgumentParser
+) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2, (argv, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, (argv, err)
+    return lines[0]
+
+
+@pytest.mark.parametrize(("key", "path", "value", "needle"), _parse_rows())
+def test_bad_value_is_refused_while_parsing(
+    key: str, path: str, value: str, needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = _argv(key, path, value)
+    line = _expect_one_line_exit_2(argv, capsys, _parser())
+    option = key.rsplit(" ", 1)[1]
+    if option.startswith("-"):
+        assert option in line
+    assert needle in line
+
+
+@pytest.mark.parametrize(
+    ("var", "row"), [(k, v) for k, v in sorted(ENV.items()) if v.argv], ids=lambda x: str(x)[:40]
+)
+def test_bad_environment_value_breaks_only_its_command(
+    var: str, row: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(var, row.value)
+    line = _expect_one_line_exit_2(list(row.argv), capsys, cli.build_parser())
+    assert var in line
+    other = cli.build_parser().parse_args(["targets", "list"])  # others do not read it
+    assert other.func is not None
+
+
+def test_help_works_whatever_the_environment_holds(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ENV:
+        monkeypatch.setenv(var, "ü garbage inf")
+    commands = sorted({path for path, _a in swarmbench_options().values()})
+    for path in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.build_parser().parse_args([*path.split(), "--help"])
+        assert exit_info.value.code == 0, path
+    capsys.readouterr()
+
+
+# -- the subprocess rows -------------------------------------------------------------------------
 @pytest.fixture
 def busy_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield sock.getsockname()[1]
+
+
+def _results_folder(tmp_path: Path, name: str, run: object, cell: object = None) -> str:
+    folder = tmp_path / name
+    (folder / "cells").mkdir(parents=True)
+    (folder / "run.json").write_text(run if isinstance(run, str) else json.dumps(run))
+    if cell is not None:
+        (folder / "cells" / "tokio.keepalive-on.wrk.json").write_text(
+            cell if isinstance(cell, str) else json.dumps(cell)
+        )
+    return str(folder)
 
 
 def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
@@ -122,6 +543,11 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
         INVENTORY_HOSTS + "[all:vars]\nansible_host=127.0.0.1\n"
         f"ansible_port={processes.free_port()}\nansible_user=root\n"
     )
+    gen = {"summary": [{"generator": "swarmbench", "mode": "keepalive", "per_core": float("nan")}]}
+    (tmp_path / "nan.json").write_text(json.dumps(gen))
+    gen["summary"][0]["per_core"] = "fast"
+    gen["rows"] = "many"
+    (tmp_path / "string.json").write_text(json.dumps(gen))
     remote_url = tmp_path / "remote.toml"
     remote_url.write_text(
         '[systems.mine]\nlanguage = "go"\nversion = "1"\nurl = "http://192.0.2.1:8080/"\n'
@@ -129,31 +555,36 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
     return {
         "remote_url": str(remote_url),
         "busy": str(busy_port),
+        "free": str(processes.free_port()),
+        "free_bind": f"127.0.0.1:{processes.free_port()}",
         "file": str(blocker),
+        "tmp": str(tmp_path),
         "no_targets": str(no_targets),
         "closed": str(closed),
+        "nan_json": str(tmp_path / "nan.json"),
+        "string_json": str(tmp_path / "string.json"),
     }
 
 
-@pytest.mark.parametrize(("name", "argv", "needles"), ROWS)
-def test_bad_input(
-    name: str, argv: list[str], needles: list[str], busy_port: int, tmp_path: Path
-) -> None:
+@pytest.mark.parametrize("run", [pytest.param(r, id=r.id) for r in RUNS])
+def test_bad_input_when_the_command_runs(run: Run, busy_port: int, tmp_path: Path) -> None:
     out = tmp_path / "out"
     fill = _placeholders(tmp_path, busy_port)
-    argv = [arg.format(**fill) for arg in argv]
-    if argv[1:3] == ["-m", "swarmbench"] and argv[3] == "bench" and "--out" not in argv:
+    argv = [arg.format(**fill) for arg in run.argv]
+    env = dict(os.environ, **{k: v.format(**fill) for k, v in run.env.items()})
+    is_bench = argv[1:3] == ["-m", "swarmbench"] and argv[3] == "bench"
+    if is_bench and "--out" not in argv and "SWARMBENCH_OUT" not in run.env:
         argv += ["--out", str(out)]
     proc = subprocess.run(
-        argv, capture_output=True, text=True, timeout=120, cwd=paths.ROOT, check=False
+        argv, capture_output=True, text=True, timeout=120, cwd=paths.ROOT, check=False, env=env
     )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    if name not in PLANNED:
+    if not run.planned:
         assert not out.exists()  # bad input writes nothing
     assert len(lines) == 1, proc.stderr
-    for needle in needles:
+    for needle in run.needles:
         assert needle.format(**fill) in lines[0]
 
 

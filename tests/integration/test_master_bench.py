@@ -47,7 +47,7 @@ def _run(args: list[str], nofile: int | None = None) -> subprocess.CompletedProc
 @pytest.mark.parametrize(
     ("args", "nofile", "needle"),
     [
-        (["--workers", "0"], None, "greater than 0"),
+        (["--workers", "0"], None, "at least 1"),
         (["--workers", "many"], None, "not a whole number"),
         (["--workers", "100,abc"], None, "not a whole number"),
         (["--workers", "100,1000"], 512, "ulimit -n"),
