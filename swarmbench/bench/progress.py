@@ -10,6 +10,7 @@ from types import TracebackType
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.text import Text
 
 from swarmbench.bench.matrix import BenchConfig
 from swarmbench.generators.spec import LoadSpec
@@ -33,9 +34,10 @@ def _requests_total(metrics_url: str) -> float | None:
     return None
 
 
-def describe(result: CellResult) -> str:
+def describe(result: CellResult) -> Text:
+    """One cell's outcome; plain text (a verdict may quote a server), never read as markup."""
     if result.failed:
-        return result.verdict
+        return Text(result.verdict)
     parts = [f"{result.rps or 0:,.0f} req/s"]
     p99 = result.latency_us.get("p99")
     if p99 is not None:
@@ -45,8 +47,8 @@ def describe(result: CellResult) -> str:
     if result.failures:
         parts.append(f"{result.failures:,} failures")
     if result.generator_bound:
-        parts.append("[yellow]generator-bound[/]")
-    return ", ".join(parts)
+        return Text.assemble(", ".join(parts) + ", ", ("generator-bound", "yellow"))
+    return Text(", ".join(parts))
 
 
 def label(key: CellKey) -> str:
@@ -81,7 +83,7 @@ class BenchProgress:
 
     def __enter__(self) -> BenchProgress:
         if self.header:
-            self.console.print(self.header)
+            self.console.print(Text(self.header))
         self.progress.start()
         return self
 
@@ -101,7 +103,9 @@ class BenchProgress:
 
     def skip(self, key: CellKey, result: CellResult) -> None:
         self.remaining -= 1
-        self.console.print(f"[dim]{label(key)}: done before, skipped ({describe(result)})[/]")
+        line = Text.assemble(f"{label(key)}: done before, skipped (", describe(result), ")")
+        line.stylize("dim")
+        self.console.print(line)
         self.progress.advance(self.task)
 
     def start_cell(self, key: CellKey) -> None:
@@ -138,6 +142,6 @@ class BenchProgress:
     def end_cell(self, key: CellKey, result: CellResult) -> None:
         self._end_poll()
         self.remaining -= 1
-        self.console.print(f"{label(key)}: {describe(result)}")
+        self.console.print(Text.assemble(f"{label(key)}: ", describe(result)))
         self.progress.update(self.task, live="", left=self._left())
         self.progress.advance(self.task)

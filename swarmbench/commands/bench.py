@@ -12,6 +12,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from rich.console import Console
+from rich.text import Text
 
 from swarmbench.bench import backend, cluster_backend, thresholds
 from swarmbench.bench.matrix import GENERATOR_NAMES, PROFILES, BenchConfig, build_config
@@ -292,5 +293,5 @@ def cmd_bench(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_term)
     rundir = run_bench(config, placement, opener, header)
     paths = writer.write(rundir.path)
-    console.print(f"results: {rundir.path}/summary.csv; report: {', '.join(map(str, paths))}")
+    console.print(Text(f"results: {rundir.path}/summary.csv; report: {', '.join(map(str, paths))}"))
     return _check_thresholds(limits, rundir.path, console)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from swarmbench.targets import registry
 from swarmbench.targets.registry import HELLO
@@ -35,13 +36,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     console = Console(highlight=False, soft_wrap=True)
     for check in checks:
         if check.ok:
-            mark = "[green]pass[/]"
+            mark = Text("pass", "green")
         else:
-            mark = "[red]FAIL[/]" if check.required else "[yellow]note[/]"
-        console.print(f"{mark}  {check.name:<26} {check.detail}")
+            mark = Text("FAIL", "red") if check.required else Text("note", "yellow")
+        # The detail quotes the server: printed as text, never read as markup.
+        console.print(Text.assemble(mark, f"  {check.name:<26} {check.detail}"))
     failed = [c.name for c in checks if c.failed]
     if failed:
-        console.print(f"[red]{len(failed)} of {len(checks)} checks failed:[/] {', '.join(failed)}")
+        console.print(
+            Text.assemble((f"{len(failed)} of {len(checks)} checks failed:", "red"),
+                          f" {', '.join(failed)}")
+        )  # fmt: skip
         return 1
     notes = [c.name for c in checks if not c.ok]
     if notes:

@@ -26,7 +26,13 @@ from urllib.parse import urlsplit
 import gevent
 from gevent import socket
 
-from swarmbench.engine.http1 import ProtocolError, ResponseHead, parse_chunked, parse_head
+from swarmbench.engine.http1 import (
+    ClosedEarly,
+    ProtocolError,
+    ResponseHead,
+    ResponseReader,
+    ResponseTooLarge,
+)
 
 DEFAULT_TIMEOUT_S = 10.0
 RECV_BUFFER_BYTES = 64 * 1024
@@ -247,56 +253,32 @@ class Client:
         """Read and frame a whole response starting with buf[:n]: (size, connection reusable)."""
         if n == 0:
             raise RequestFailed(Reason.RESET, "closed before the response")
-        data = bytearray(self._buf[:n])
+        reader = ResponseReader(MAX_RESPONSE_BYTES)
         try:
-            head = parse_head(data)
-            while head is None:
-                self._recv_more(sock, data, "in the response head", Reason.PROTOCOL)
-                head = parse_head(data)
-            end = self._body_end(sock, data, head)
-        except ProtocolError as exc:
-            raise RequestFailed(Reason.PROTOCOL, str(exc)) from None
+            reader.feed(memoryview(self._buf)[:n])
+            while (response := reader.poll()) is None:
+                chunk = sock.recv(RECV_BUFFER_BYTES)
+                if not chunk:
+                    response = reader.eof()
+                    break
+                reader.feed(chunk)
+        except ResponseTooLarge:
+            raise RequestFailed(Reason.TOO_LARGE, f"over {MAX_RESPONSE_BYTES} bytes") from None
+        except ClosedEarly as exc:
+            reason = Reason.PROTOCOL if exc.in_head else Reason.SHORT_BODY
+            raise RequestFailed(reason, exc.problem) from None
+        except ProtocolError as exc:  # the problem only: server text never becomes a key
+            raise RequestFailed(Reason.PROTOCOL, exc.problem) from None
+        head = response.head
         if not 200 <= head.status < 300:
             raise RequestFailed(Reason.BAD_STATUS, f"status {head.status}")
-        if end is not None and len(data) > end:
+        if len(reader.buf) > response.end:
             raise RequestFailed(Reason.PROTOCOL, "more bytes than one response")
-        keep = end is not None and _keeps_alive(head)
+        keep = not response.close_delimited and _keeps_alive(head)
         # In keep-alive mode only a response that keeps the connection may take the fast path.
         if head.content_length is not None and (keep or self.close_each):
-            self._learn(data, head)
-        return len(data), keep
-
-    def _body_end(self, sock: socket.socket, data: bytearray, head: ResponseHead) -> int | None:
-        """Read until the body is complete; its end offset, or None if framed by close."""
-        if head.status in (204, 304) or 100 <= head.status < 200:
-            return head.size
-        if head.chunked:
-            parsed = parse_chunked(data, head.size)
-            while parsed is None:
-                self._recv_more(sock, data, "in a chunked body", Reason.SHORT_BODY)
-                parsed = parse_chunked(data, head.size)
-            return parsed[1]
-        length = head.content_length
-        if length is not None:
-            if head.size + length > MAX_RESPONSE_BYTES:  # refuse before reading any of it
-                raise RequestFailed(Reason.TOO_LARGE, f"Content-Length {length}")
-            while len(data) < head.size + length:
-                self._recv_more(sock, data, "before Content-Length", Reason.SHORT_BODY)
-            return head.size + length
-        while True:  # no framing: the body ends with the connection
-            chunk = sock.recv(RECV_BUFFER_BYTES)
-            if not chunk:
-                return None
-            data += chunk
-            _check_size(data)
-
-    def _recv_more(self, sock: socket.socket, data: bytearray, where: str, reason: Reason) -> None:
-        """Append one recv to data, within MAX_RESPONSE_BYTES."""
-        chunk = sock.recv(RECV_BUFFER_BYTES)
-        if not chunk:
-            raise RequestFailed(reason, f"connection closed {where}")
-        data += chunk
-        _check_size(data)
+            self._learn(reader.buf, head)
+        return len(reader.buf), keep
 
     def _learn(self, data: bytearray, head: ResponseHead) -> None:
         if head.status == 200 and len(data) <= RECV_BUFFER_BYTES:
@@ -327,11 +309,6 @@ class _Watchdog:
 
 
 _watchdog = _Watchdog()
-
-
-def _check_size(data: bytearray) -> None:
-    if len(data) > MAX_RESPONSE_BYTES:
-        raise RequestFailed(Reason.TOO_LARGE, f"more than {MAX_RESPONSE_BYTES} bytes")
 
 
 def _keeps_alive(head: ResponseHead) -> bool:

@@ -5,6 +5,11 @@ comes from the target's Contract (swarmbench.targets.registry): the seven answer
 contract, a user's server its own status and, only when its entry gives them, body and
 Content-Type. A check a contract does not require is still run and reported (required=False),
 so a bench can tell, e.g., that ab's HTTP/1.0 keep-alive will not hold with this server.
+
+Each check has an overall deadline (CHECK_DEADLINE_S) and each response a size cap
+(MAX_RESPONSE_BYTES), so a server that trickles bytes or never stops talking fails a check instead
+of hanging verify. Server text in a check's detail is escaped and truncated (http1.shown):
+printable, one line.
 """
 
 from __future__ import annotations
@@ -15,7 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from swarmbench.engine.http1 import ProtocolError, ResponseHead, parse_chunked, parse_head
+from swarmbench.engine.http1 import (
+    ProtocolError,
+    Response,
+    ResponseHead,
+    ResponseReader,
+    shown,
+)
 from swarmbench.targets.registry import HELLO, Contract
 
 #: Headers the contract itself defines; anything else a server sends is reported as extra.
@@ -24,6 +35,10 @@ KEEPALIVE_REQUESTS = 100
 PIPELINE_DEPTH = 16
 CLOSE_WITHIN_S = 1.0
 IO_TIMEOUT_S = 3.0
+#: A whole check (100 keep-alive requests at most) gets this long, however the server trickles.
+CHECK_DEADLINE_S = 10.0
+#: A hello response is ~100 bytes, 16 pipelined ones ~2 KB: anything near this is not one.
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,66 +55,70 @@ class Check:
         return self.required and not self.ok
 
 
-@dataclass
-class Response:
-    head: ResponseHead
-    body: bytes
+class CheckTimeout(TimeoutError):
+    """The check's deadline passed."""
 
 
 class Conn:
-    """A blocking socket with a read buffer that yields whole responses."""
+    """A blocking socket with a read buffer that yields whole responses, within a deadline."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.sock = socket.create_connection((host, port), timeout=IO_TIMEOUT_S)
+    def __init__(self, host: str, port: int, deadline: float, budget_s: float = 0.0) -> None:
+        self.deadline = deadline
+        self.budget_s = budget_s or CHECK_DEADLINE_S
+        self.sock = socket.create_connection((host, port), timeout=self._left())
         self.buf = bytearray()
 
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+    def _left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise CheckTimeout(f"no complete answer within the check's {self.budget_s:g} s")
+        return min(IO_TIMEOUT_S, left)
 
-    def _fill(self) -> bool:
-        chunk = self.sock.recv(65536)
-        self.buf += chunk
-        return bool(chunk)
+    def send(self, data: bytes) -> None:
+        self.sock.settimeout(self._left())
+        try:
+            self.sock.sendall(data)
+        except TimeoutError:
+            self._left()  # the check's deadline, if that is what passed
+            raise TimeoutError(f"could not send for {IO_TIMEOUT_S:g} s") from None
+
+    def _recv(self) -> bytes:
+        self.sock.settimeout(self._left())
+        try:
+            return self.sock.recv(65536)
+        except TimeoutError:
+            self._left()
+            raise TimeoutError(f"no data for {IO_TIMEOUT_S:g} s") from None
 
     def response(self) -> Response:
-        while (head := parse_head(self.buf)) is None:
-            if not self._fill():
-                raise ProtocolError("connection closed before a response")
-        return Response(head, self._body(head))
-
-    def _body(self, head: ResponseHead) -> bytes:
-        start = head.size
-        if head.chunked:
-            while (decoded := parse_chunked(self.buf, start)) is None:
-                if not self._fill():
-                    raise ProtocolError("connection closed inside a chunked body")
-            body, end = decoded
-        elif head.content_length is not None:
-            end = start + head.content_length
-            while len(self.buf) < end:
-                if not self._fill():
-                    raise ProtocolError("connection closed before Content-Length bytes")
-            body = bytes(self.buf[start:end])
-        else:  # HTTP/1.0 style: the body runs to the close
-            while self._fill():
-                pass
-            end = len(self.buf)
-            body = bytes(self.buf[start:end])
-        del self.buf[:end]
-        return body
+        """The next whole response; bytes after it (pipelined answers) stay buffered."""
+        reader = ResponseReader(MAX_RESPONSE_BYTES)
+        reader.feed(self.buf)
+        while (resp := reader.poll()) is None:
+            chunk = self._recv()
+            if not chunk:
+                resp = reader.eof()
+                break
+            reader.feed(chunk)
+        self.buf = reader.buf[resp.end :]
+        return resp
 
     def closes_within(self, seconds: float) -> bool:
         """True if the peer closes (EOF or reset) within `seconds` with nothing more to say."""
-        deadline = time.monotonic() + seconds
+        deadline = min(time.monotonic() + seconds, self.deadline)
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
             try:
-                if not self._fill():
-                    return True
+                chunk = self.sock.recv(65536)
             except TimeoutError:
                 return False
             except ConnectionResetError:
                 return True
+            if not chunk:
+                return True
+            if len(self.buf) + len(chunk) > MAX_RESPONSE_BYTES:
+                return False
+            self.buf += chunk
         return False
 
     def close(self) -> None:
@@ -116,8 +135,12 @@ def request(host: str, path: str, version: str = "1.1", connection: str | None =
 class Verifier:
     """Runs the checks against one URL; `run()` returns one Check per contract point."""
 
-    def __init__(self, url: str, contract: Contract = HELLO) -> None:
+    def __init__(
+        self, url: str, contract: Contract = HELLO, check_deadline_s: float = CHECK_DEADLINE_S
+    ) -> None:
         self.contract = contract
+        self.check_deadline_s = check_deadline_s
+        self.deadline = 0.0
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
@@ -125,7 +148,7 @@ class Verifier:
         self.hostport = f"{self.host}:{self.port}"
 
     def connect(self) -> Conn:
-        return Conn(self.host, self.port)
+        return Conn(self.host, self.port, self.deadline, self.check_deadline_s)
 
     def matches(self, resp: Response) -> bool:
         """The same answer again, for the connection checks: the contract's body where it names
@@ -145,6 +168,7 @@ class Verifier:
             ("pipelining", self.check_pipelining),
         ]
         for name, step in steps:
+            self.deadline = time.monotonic() + self.check_deadline_s
             try:
                 checks.extend(step())
             except (OSError, ProtocolError) as exc:
@@ -164,15 +188,15 @@ class Verifier:
         checks = [Check(f"status {status}", head.status == status, _status_line(head))]
         if contract.body is not None:
             name = "body Hello" if contract.hello else "body"
-            checks.append(Check(name, resp.body == contract.body, f"body {resp.body[:40]!r}"))
+            checks.append(Check(name, resp.body == contract.body, f"body {shown(resp.body, 40)}"))
         if contract.content_type is not None:
             ctype = head.header("content-type") or ""
             media = ctype.split(";", 1)[0].strip().lower()
             wanted = contract.content_type
-            detail = f"Content-Type: {ctype!r}"
+            detail = f"Content-Type: {shown(ctype)}"
             checks.append(Check(f"content-type {wanted}", media == wanted, detail))
         checks.append(self._framing(head))
-        extras = sorted({k for k, _ in head.headers} - CONTRACT_HEADERS)
+        extras = sorted({shown(k) for k, _ in head.headers} - CONTRACT_HEADERS)
         checks.append(Check("extra headers", True, ", ".join(extras) or "none"))
         return checks
 
@@ -208,7 +232,7 @@ class Verifier:
         echoed = "close" in resp.head.connection_tokens()
         closed = conn.closes_within(CLOSE_WITHIN_S)
         conn.close()
-        detail = f"Connection: {resp.head.header('connection')!r}, " + (
+        detail = f"Connection: {shown(resp.head.header('connection') or 'none')}, " + (
             "closed" if closed else f"still open after {CLOSE_WITHIN_S:g} s"
         )
         return [Check("connection: close", echoed and closed, detail)]
@@ -231,7 +255,8 @@ class Verifier:
         finally:
             conn.close()
         ok = said_keep and self.matches(second)
-        detail = f"Connection: {first.head.header('connection')!r}, second request answered"
+        said = shown(first.head.header("connection") or "none")
+        detail = f"Connection: {said}, second request answered"
         return [Check("http/1.0 keep-alive", ok, detail)]
 
     def check_pipelining(self) -> list[Check]:
@@ -257,11 +282,13 @@ class Verifier:
 
 
 def _status_line(head: ResponseHead) -> str:
-    return f"{head.version} {head.status} {head.reason}"
+    return f"{head.version} {head.status} {shown(head.reason)}"
 
 
-def verify(url: str, contract: Contract = HELLO) -> list[Check]:
-    return Verifier(url, contract).run()
+def verify(
+    url: str, contract: Contract = HELLO, check_deadline_s: float = CHECK_DEADLINE_S
+) -> list[Check]:
+    return Verifier(url, contract, check_deadline_s).run()
 
 
 def extra_headers(checks: list[Check]) -> list[str]:

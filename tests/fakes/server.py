@@ -22,7 +22,18 @@ MODES = (
     "mid-body",  # promises 5 bytes, sends 2, closes
     "silent",  # reads requests, never answers
     "status-500",  # well-formed 500s
+    "markup",  # a reason phrase and a header of rich markup, escape sequences and controls
+    "negative-chunk",  # a chunked body whose chunk size is -1
+    "unicode-length",  # Content-Length: ² (a Unicode digit)
+    "trickle",  # the head one byte every 50 ms, never finished
 )
+#: What the hostile modes send instead of a response (the connection closes after it).
+HOSTILE = {
+    "markup": b"HTTP/1.1 200 [/][red]x\x1b[2J\x07\r\nX-[b]: [/]\x1b]0;pwned\x07\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nHello",
+    "negative-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nab\r\n",
+    "unicode-length": "HTTP/1.1 200 OK\r\nContent-Length: ²\r\n\r\nHello".encode(),
+}
 
 
 def response(head: bytes, mode: str) -> tuple[bytes, bool]:
@@ -73,6 +84,12 @@ def serve_connection(conn: socket.socket, mode: str, delay_s: float) -> None:
                 if mode == "garbage":
                     conn.sendall(b"\x00\xffnot http at all\r\n\r\n")
                     return
+                if mode in HOSTILE:
+                    conn.sendall(HOSTILE[mode])
+                    continue  # a negative chunk size must not make the client wait for more
+                if mode == "trickle":
+                    trickle(conn)
+                    return
                 if delay_s:
                     time.sleep(delay_s)
                 data, close = response(head, mode)
@@ -82,6 +99,17 @@ def serve_connection(conn: socket.socket, mode: str, delay_s: float) -> None:
                     return
                 if close:
                     return
+
+
+def trickle(conn: socket.socket) -> None:
+    """A status line and then one header byte every 50 ms, until the client leaves."""
+    try:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while True:
+            conn.sendall(b"x")
+            time.sleep(0.05)
+    except OSError:
+        return
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -195,3 +196,24 @@ def test_web_ui_starts(fake_server, tmp_path) -> None:
         assert status == 200
     finally:
         _stop(ui)
+
+
+@pytest.mark.parametrize("mode", ["negative-chunk", "unicode-length", "markup"])
+def test_a_hostile_server_gives_counted_failures_with_fixed_keys(
+    fake_server, tmp_path, mode: str
+) -> None:
+    """Locust with 2 worker processes ends on time against each: no hang, no traceback; its
+    error table has a key per reason, never one per server text."""
+    url = fake_server(mode)
+    args = ("-u", "4", "-t", "2s", "--processes", "2", "KeepAliveUser")
+    result, _locust = _headless(tmp_path, url, *args)
+    errors = list(csv.DictReader((tmp_path / "run_failures.csv").open()))
+    if mode == "markup":  # framed fine; only its Connection handling is off-contract
+        assert result["requests"] > 0
+        return
+    assert result["failures"] == result["requests"] > 0
+    assert set(result["failures_by_reason"]) == {"protocol"}
+    assert [e["Error"] for e in errors] in (
+        ["RequestFailed('protocol: bad chunk size')"],
+        ["RequestFailed('protocol: bad Content-Length')"],
+    )

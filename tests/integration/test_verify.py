@@ -113,3 +113,25 @@ def test_own_contract_reports_optional_checks_without_failing(
     strict = _own_contract(tmp_path, 'require = ["http/1.0 closes"]')
     checks = {c.name: c for c in verify(url, registry.get("mine", strict).contract)}
     assert checks["http/1.0 closes"].failed and not checks["pipelining"].required
+
+
+@pytest.mark.parametrize("mode", ["markup", "negative-chunk", "unicode-length"])
+def test_hostile_answers_fail_as_text_without_traceback(fake_server: FakeServer, mode: str) -> None:
+    proc = run_verify(fake_server(mode))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    out = proc.stdout
+    assert "\x1b" not in out and "\x07" not in out  # the server's escapes are shown, not sent
+    if mode == "markup":
+        assert "HTTP/1.1 200 [/][red]x\\x1b[2J\\x07" in out  # markup printed as text
+        assert "x-[b]" in out  # an extra header, its name shown as sent
+    else:
+        assert "FAIL  status 200" in out
+        assert "bad chunk size" in out or "bad Content-Length" in out
+
+
+def test_a_trickling_server_fails_each_check_by_its_deadline(fake_server: FakeServer) -> None:
+    checks = verify(fake_server("trickle"), check_deadline_s=0.5)
+    failed = [c for c in checks if not c.ok]
+    assert {c.name for c in failed} >= {"status 200", "keep-alive", "pipelining"}
+    assert all("within the check's 0.5 s" in c.detail for c in failed), failed

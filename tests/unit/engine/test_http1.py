@@ -1,6 +1,6 @@
 import pytest
 
-from swarmbench.engine.http1 import MAX_HEAD_BYTES, ProtocolError, parse_chunked, parse_head
+from swarmbench.engine.http1 import MAX_HEAD_BYTES, ProtocolError, ResponseReader, parse_head
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nHello"
 
@@ -33,9 +33,15 @@ def test_endless_head_raises() -> None:
 
 
 def test_chunked_body_decodes_and_reports_its_end() -> None:
-    data = b"2\r\nHe\r\n3;ext=1\r\nllo\r\n0\r\n\r\nNEXT"
-    assert parse_chunked(data, 0) == (b"Hello", len(data) - 4)
-    assert parse_chunked(data[:8], 0) is None
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    data = head + b"2\r\nHe\r\n3;ext=1\r\nllo\r\n0\r\n\r\nNEXT"
+    reader = ResponseReader(1024)
+    reader.feed(data[: len(head) + 8])
+    assert reader.poll() is None
+    reader.feed(data[len(head) + 8 :])
+    response = reader.poll()
+    assert response is not None
+    assert (response.body, response.end) == (b"Hello", len(data) - 4)
 
 
 def test_connection_tokens() -> None:
