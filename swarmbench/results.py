@@ -1,20 +1,37 @@
 """Results of a bench run on disk: results/RUN/run.json, cells/*.json, summary.csv.
 
-Every file is written atomically (temp file, fsync, rename), so a crash or Ctrl-C never leaves
-half a file, and a rerun with the same folder skips the cells already finished.
+This module is the contract between `swarmbench bench` (which writes) and `swarmbench report`
+(which reads); docs/architecture.md describes the format. Every file is written atomically
+(temp file, fsync, rename), so a crash or Ctrl-C never leaves half a file, and a rerun with the
+same folder skips the cells already finished (failed ones are run again).
+
+The format is versioned: run.json and every cell carry `schema_version` (SCHEMA_VERSION when
+written) and `swarmbench_version`. Reading checks each field's type against the dataclasses
+below (swarmbench.util.typed), so a foreign, corrupt or newer folder is one line naming the file
+and what is wrong, never a traceback. Extending the format: add a field with a default (older
+files still read; older readers ignore it); change a field's type or meaning: bump
+SCHEMA_VERSION (older readers then refuse the folder by name).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swarmbench import __version__
 from swarmbench.errors import UsageError
-from swarmbench.util import atomic
+from swarmbench.util import atomic, typed
+
+#: The results format written by this swarmbench (see the module docstring).
+SCHEMA_VERSION = 1
+
+
+class ResultsError(UsageError):
+    """A results file that cannot be read: the message names the file and what is wrong."""
+
 
 #: summary.csv's columns: a contract with its readers (docs/architecture.md), keep them.
 SUMMARY_COLUMNS = (
@@ -70,13 +87,12 @@ class PrometheusFigures:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrometheusFigures:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return typed.load(cls, data, "prometheus")
 
 
 @dataclass
 class CellResult:
-    """One cell's measurement. Figures a cell could not measure are None, never 0."""
+    """One cell's measurement. Figures a cell could not measure are None, never 0 or NaN."""
 
     system: str
     keepalive: str  # "on" | "off"
@@ -110,6 +126,8 @@ class CellResult:
     started_at: float = 0.0
     ended_at: float = 0.0
     events: list[dict[str, Any]] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+    swarmbench_version: str = __version__
 
     @property
     def key(self) -> CellKey:
@@ -127,17 +145,145 @@ class CellResult:
         return row
 
     def as_dict(self) -> dict[str, Any]:
-        """The cell file's JSON object."""
+        """The cell file's JSON object (a non-finite figure is written as null)."""
         data = asdict(self)
         data["prometheus"] = self.prometheus.as_dict()
-        return data
+        return dict(typed.json_ready(data))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CellResult:
-        known = {f for f in cls.__dataclass_fields__}
-        fields = {k: v for k, v in data.items() if k in known}
-        fields["prometheus"] = PrometheusFigures.from_dict(fields.get("prometheus") or {})
-        return cls(**fields)
+        """A cell from its JSON object, every field's type checked (typed.TypeMismatch)."""
+        return typed.load(cls, data)
+
+
+@dataclass
+class ProfileRecord:
+    """run.json parameters.profile: bench.matrix.Profile as written."""
+
+    name: str = "?"
+    connections: int | None = None
+    duration_s: float | None = None
+    warmup_s: float | None = None
+    wrk_threads: int | None = None
+    ab_connections: int | None = None
+    ab_requests: int | None = None
+    description: str = ""
+
+
+@dataclass
+class RunParameters:
+    """run.json parameters: bench.matrix.BenchConfig.as_dict(). A new option adds a field here
+    with a default (and resume compares it with the rerun's, see bench.resume)."""
+
+    profile: ProfileRecord = field(default_factory=ProfileRecord)
+    systems: list[str] = field(default_factory=list)
+    keepalive: list[bool] = field(default_factory=list)
+    generators: list[str] = field(default_factory=list)
+    rate: float | None = None
+    workers: int = 1
+    target_threads: int | None = None
+    target_host: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MachineRecord:
+    hostname: str = ""
+    cpu_model: str = ""
+    logical_cpus: int | None = None
+    memory_bytes: int | None = None
+    kernel: str = ""
+    os: str = ""
+    python: str = ""
+
+
+@dataclass
+class VersionsRecord:
+    swarmbench: str = ""
+    python_packages: dict[str, str | None] = field(default_factory=dict)
+    tools: dict[str, str | None] = field(default_factory=dict)
+    systems: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunRecord:
+    """run.json: what the run was asked to do and where it ran. `raw` holds the whole object
+    (machine, versions, placement... as written) for the report; the fields here are checked."""
+
+    run_id: str
+    schema_version: int = SCHEMA_VERSION
+    swarmbench_version: str = ""
+    created_at: str = ""
+    parameters: RunParameters = field(default_factory=RunParameters)
+    placement: dict[str, list[int]] | None = None
+    machine: MachineRecord = field(default_factory=MachineRecord)
+    versions: VersionsRecord = field(default_factory=VersionsRecord)
+    backend: str = "local"
+    #: each resume that accepted other parameters or another version (--resume-anyway)
+    resumed: list[dict[str, Any]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def written_by(self) -> str:
+        """The swarmbench version that started the run (older files: versions.swarmbench)."""
+        return self.swarmbench_version or self.versions.swarmbench or "unknown"
+
+
+def new_run_record(info: dict[str, Any]) -> dict[str, Any]:
+    """run.json's object for a new run: `info` with the format's version stamps."""
+    return {**info, "schema_version": SCHEMA_VERSION, "swarmbench_version": __version__}
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    """A results file's JSON object, its format version checked; ResultsError otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ResultsError(f"cannot read {path}: {reason}") from None
+    try:
+        data = typed.parse_json(text)
+    except ValueError as exc:
+        raise ResultsError(
+            f"{path} is not JSON ({_first_line(exc)}): corrupt or cut short"
+        ) from None
+    if not isinstance(data, dict) or not ("schema_version" in data or "run_id" in data
+                                          or "system" in data):  # fmt: skip
+        raise ResultsError(f"{path} is not a swarmbench results file")
+    version = data.get("schema_version", SCHEMA_VERSION)  # files from before versioning: 1
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ResultsError(f"{path}: schema_version {version!r} is not a whole number")
+    if version > SCHEMA_VERSION:
+        by = data.get("swarmbench_version", "a newer swarmbench")
+        raise ResultsError(
+            f"{path} is in results format {version} (written by swarmbench {by}); this "
+            f"swarmbench {__version__} reads format {SCHEMA_VERSION}: upgrade swarmbench"
+        )
+    return data
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+
+
+def read_run_file(path: Path) -> RunRecord:
+    data = _read_object(path)
+    if "run_id" not in data:
+        raise ResultsError(f"{path} is not a swarmbench results file (no run_id)")
+    try:
+        record = typed.load(RunRecord, {k: v for k, v in data.items() if k != "raw"})
+    except typed.TypeMismatch as exc:
+        raise ResultsError(f"{path}: {exc}") from None
+    record.raw = data
+    return record
+
+
+def read_cell_file(path: Path) -> CellResult:
+    data = _read_object(path)
+    try:
+        return CellResult.from_dict(data)
+    except typed.TypeMismatch as exc:
+        raise ResultsError(f"{path}: {exc}") from None
 
 
 class RunDir:
@@ -161,10 +307,10 @@ class RunDir:
     def write_run(self, info: dict[str, Any]) -> None:
         atomic.write_json(self.run_file, info)
 
-    def read_run(self) -> dict[str, Any]:
+    def read_run(self) -> RunRecord:
         if not self.run_file.exists():
-            raise UsageError(f"{self.path} holds no run.json: not a swarmbench results folder")
-        return json.loads(self.run_file.read_text())
+            raise ResultsError(f"{self.path} holds no run.json: not a swarmbench results folder")
+        return read_run_file(self.run_file)
 
     def write_cell(self, result: CellResult) -> None:
         atomic.write_json(self.cell_file(result.key), result.as_dict())
@@ -173,13 +319,12 @@ class RunDir:
         path = self.cell_file(key)
         if not path.exists():
             return None
-        return CellResult.from_dict(json.loads(path.read_text()))
+        return read_cell_file(path)
 
     def cells(self) -> list[CellResult]:
         if not self.cells_dir.exists():
             return []
-        files = sorted(self.cells_dir.glob("*.json"))
-        return [CellResult.from_dict(json.loads(p.read_text())) for p in files]
+        return [read_cell_file(p) for p in sorted(self.cells_dir.glob("*.json"))]
 
     def write_summary(self, results: list[CellResult]) -> None:
         buf = io.StringIO()

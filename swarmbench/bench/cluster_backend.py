@@ -159,7 +159,12 @@ class ClusterBackend:
         return run
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": "ansible", "inventory": str(self.inv.path), "hosts": self.inv.by_group()}
+        return {**describe(self.inv), "hosts": self.inv.by_group()}
+
+
+def describe(inv: Inventory) -> dict[str, Any]:
+    """What run.json records of the backend, and what a resume must find unchanged."""
+    return {"backend": "ansible", "inventory": str(inv.path)}
 
 
 def _quote(text: str) -> str:

@@ -108,7 +108,9 @@ class BenchProgress:
         self.console.print(line)
         self.progress.advance(self.task)
 
-    def start_cell(self, key: CellKey) -> None:
+    def start_cell(self, key: CellKey, retrying: CellResult | None = None) -> None:
+        if retrying is not None:
+            self.console.print(Text(f"{label(key)}: failed before ({retrying.verdict}), again"))
         self.cell_started = time.monotonic()
         self.progress.update(self.task, description=label(key), live="", left=self._left())
 

@@ -13,10 +13,11 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from swarmbench.bench import resume
 from swarmbench.bench.backend import Backend, TargetHandle
 from swarmbench.bench.matrix import BenchConfig
 from swarmbench.bench.progress import BenchProgress
@@ -24,7 +25,7 @@ from swarmbench.bench.runinfo import run_info
 from swarmbench.errors import UsageError
 from swarmbench.generators.runner import by_name
 from swarmbench.generators.spec import Generator, GeneratorRun, LoadSpec
-from swarmbench.results import CellKey, CellResult, RunDir
+from swarmbench.results import CellKey, CellResult, RunDir, new_run_record
 from swarmbench.targets.registry import Contract, Target
 from swarmbench.targets.verify import verify
 from swarmbench.telemetry import dashboards
@@ -53,16 +54,28 @@ class CellFailed(Exception):
 BackendOpener = Callable[[BenchConfig, Path], AbstractContextManager[Backend]]
 
 
+@dataclass(frozen=True)
+class ResumePolicy:
+    """What a rerun with the same folder does with the cells already there."""
+
+    #: run cells whose verdict is "failed: ..." again (the default; --keep-failed turns it off)
+    retry_failed: bool = True
+    #: differences from run.json a --resume-anyway accepted (bench.resume), recorded in run.json
+    accepted: list[str] = field(default_factory=list)
+
+
 def run_bench(
     config: BenchConfig,
     placement: Placement | None,
     open_backend: BackendOpener,
     header: str = "",
+    policy: ResumePolicy | None = None,
 ) -> RunDir:
     """Run every unfinished cell; `header` is printed once the folder and backend are ready.
 
     `placement` is this machine's CPU split (None on a cluster, where each role has its hosts).
     """
+    policy = policy or ResumePolicy()
     rundir = RunDir(config.out)
     rundir.ensure_writable()
     cells = config.cells()
@@ -71,14 +84,15 @@ def run_bench(
         BenchProgress(cells, config, header) as progress,
     ):
         if not rundir.run_file.exists():
-            rundir.write_run({**run_info(config, placement), **backend.describe()})
+            rundir.write_run(new_run_record({**run_info(config, placement), **backend.describe()}))
+        resume.record(rundir, policy.accepted)
         bench = CellRunner(config, placement, backend, rundir, progress, config.targets())
         for key in cells:
             done = rundir.finished(key)
-            if done is not None:
+            if done is not None and not (policy.retry_failed and done.verdict.startswith("failed")):
                 progress.skip(key, done)
                 continue
-            progress.start_cell(key)
+            progress.start_cell(key, retrying=done)
             try:
                 result = bench.run(key)
                 rundir.write_cell(result)

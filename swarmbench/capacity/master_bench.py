@@ -35,7 +35,7 @@ import psutil
 
 from swarmbench.errors import UsageError
 from swarmbench.generators.locust import locust_command
-from swarmbench.util import atomic, paths, pinning, processes
+from swarmbench.util import atomic, paths, pinning, processes, typed
 
 #: Workers per simulator process: its gevent loop stays well under one core at this count.
 WORKERS_PER_PROCESS = 250
@@ -371,18 +371,7 @@ def write_json(path: Path, rows: Sequence[Row], meta: dict[str, Any]) -> None:
         "rows": [{**asdict(r), "held": r.held} for r in rows],
         "largest_held": largest_held(rows),
     }
-    atomic.write_text(path, json.dumps(_nan_to_null(data), indent=2, default=str) + "\n")
-
-
-def _nan_to_null(value: Any) -> Any:
-    """NaN (a figure that could not be measured) is not JSON: written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _nan_to_null(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_nan_to_null(v) for v in value]
-    return value
+    atomic.write_text(path, json.dumps(typed.json_ready(data), indent=2, default=str) + "\n")
 
 
 def cpu_count_note() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import signal
 import time
 from pathlib import Path
@@ -14,9 +13,9 @@ from urllib.parse import urlsplit
 from rich.console import Console
 from rich.text import Text
 
-from swarmbench.bench import backend, cluster_backend, thresholds
+from swarmbench.bench import backend, cluster_backend, resume, thresholds
 from swarmbench.bench.matrix import GENERATOR_NAMES, PROFILES, BenchConfig, build_config
-from swarmbench.bench.runner import BackendOpener, run_bench
+from swarmbench.bench.runner import BackendOpener, ResumePolicy, run_bench
 from swarmbench.cluster import inventory
 from swarmbench.errors import UsageError
 from swarmbench.generators.locust import LOCUSTFILE, user_classes
@@ -133,6 +132,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="results folder; rerun with the same folder to resume (default results/<run-id>)",
     )
     place.add_argument(
+        "--resume-anyway",
+        action="store_true",
+        help="resume an --out folder made with other parameters, another swarmbench or on another "
+        "machine (refused by default: its cells would mix conditions; run.json records it)",
+    )
+    place.add_argument(
+        "--keep-failed",
+        action="store_true",
+        help="when resuming, keep cells that failed instead of running them again",
+    )
+    place.add_argument(
         "--inventory",
         type=Path,
         metavar="FILE",
@@ -166,7 +176,7 @@ def _loopback(address: str) -> str:
 
 def _run_id(out: Path | None) -> tuple[str, Path]:
     if out is not None and (out / "run.json").exists():
-        return str(json.loads((out / "run.json").read_text())["run_id"]), out
+        return RunDir(out).read_run().run_id, out
     run_id = time.strftime("%Y%m%d-%H%M%S")
     return run_id, out or Path("results") / run_id
 
@@ -286,12 +296,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         opener = cluster_backend.opener(inv)
         where = f"cluster {args.inventory}: target {inv.one('targets')}, master {inv.one('master')}"
     header = f"swarmbench bench: {len(config.cells())} cells -> {out}; {where}"
+    describe = {"backend": "local"} if inv is None else cluster_backend.describe(inv)
+    accepted = resume.check(RunDir(out), config, describe, args.resume_anyway)
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    rundir = run_bench(config, placement, opener, header)
+    policy = ResumePolicy(retry_failed=not args.keep_failed, accepted=accepted)
+    rundir = run_bench(config, placement, opener, header, policy)
     paths = writer.write(rundir.path)
     console.print(Text(f"results: {rundir.path}/summary.csv; report: {', '.join(map(str, paths))}"))
     return _check_thresholds(limits, rundir.path, console)

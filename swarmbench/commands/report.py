@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from swarmbench.errors import UsageError
@@ -24,9 +23,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"{run_dir} holds no run.json: not a swarmbench results folder")
     try:
         paths = writer.write(run_dir)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise UsageError(f"{run_dir}: unreadable results ({exc})") from None
-    except PermissionError as exc:
+    except PermissionError as exc:  # unreadable results are a one-line ResultsError already
         raise UsageError(f"cannot write the report into {run_dir}: {exc.strerror}") from None
     for path in paths:
         print(path)

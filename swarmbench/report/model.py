@@ -126,7 +126,7 @@ class Report:
 
 
 def load(run_dir: RunDir) -> Report:
-    run = run_dir.read_run()
+    run = run_dir.read_run().raw
     cells = run_dir.cells()
     try:
         targets = registry.load()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from swarmbench.results import CellResult, PrometheusFigures, RunDir
+from swarmbench.results import CellResult, PrometheusFigures, RunDir, new_run_record
 
 SYSTEMS = ("tokio", "hyperlane", "rocket", "rust-std", "gin", "go-std", "node-std")
 #: requests/s with keep-alive on; off is a fifth; node-std's CPU per request is 4x tokio's
@@ -164,7 +164,7 @@ def build(
     """A finished run with every cell ok; callers alter cells with `replace_cell`."""
     rundir = RunDir(path)
     rundir.ensure_writable()
-    rundir.write_run(run_info(systems, rate))
+    rundir.write_run(new_run_record(run_info(systems, rate)))
     index = 0
     for system in systems:
         for mode in ("on", "off"):

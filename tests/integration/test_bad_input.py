@@ -29,6 +29,7 @@ import argparse
 import functools
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from pathlib import Path
 
 import configargparse
 import pytest
+from fakes import rundir
 
 from swarmbench import cli
 from swarmbench.engine import hooks
@@ -83,13 +85,16 @@ OPTIONS: dict[str, Opt] = {
     "bench --workers": NUMBER,
     "bench --target-threads": NUMBER,
     "bench --target-host": Opt(runs=("non-loopback-target",)),
-    "bench --out": Opt(runs=("unwritable-out",)),
+    "bench --out": Opt(runs=("unwritable-out", "out-not-results", "out-newer",
+                             "out-other-parameters")),
     "bench --inventory": Opt(runs=("inventory-missing-group", "inventory-host-unreachable")),
     "bench --targets": Opt(bad=("/nonexistent/mine.toml",),
                            runs=("targets-file-not-toml", "targets-url-not-loopback")),
     "bench --threshold": Opt(bad=("p99<100", "p99_us<inf", "p99_us<nan", "p99_us<1e400",
                                   "rps>-1", "p99_us<²", "p99_us<1e13", "p99_us"),
                              runs=("threshold-unknown-system",)),
+    "bench --resume-anyway": SWITCH,
+    "bench --keep-failed": SWITCH,
     # targets
     "targets ACTION": Opt(bad=("nonsense",)),
     "targets list --markdown": SWITCH,
@@ -146,7 +151,10 @@ OPTIONS: dict[str, Opt] = {
     "soak --workers": NUMBER,
     "soak --interval": number_and("soak-interval-too-long"),
     # report
-    "report RUN_DIR": Opt(runs=("report-not-results",)),
+    "report RUN_DIR": Opt(runs=("report-not-results", "report-corrupt-run", "report-foreign-run",
+                                "report-newer-run", "report-run-wrong-type",
+                                "report-cell-wrong-type", "report-cell-nan",
+                                "report-cell-corrupt")),
     # the locustfile's own options (Locust's are Locust's)
     "locust --rate": number_and("locust-rate-inf", "locust-rate-env-inf"),
     "locust --latency-json": Opt(runs=("locust-latency-json-unwritable",)),
@@ -244,6 +252,14 @@ RUNS: list[Run] = [
         ["local mode only loads loopback", "192.0.2.1"]),
     Run("unwritable-out", SB("bench", "--systems", "node-std", "--out", "{file}/run"),
         ["cannot write results to"], planned=True),
+    Run("out-not-results", SB("bench", "--systems", "node-std", "--out", "{foreign}"),
+        ["run.json", "not a swarmbench results file"]),
+    Run("out-newer", SB("bench", "--systems", "node-std", "--out", "{newer}"),
+        ["run.json is in results format 99", "upgrade swarmbench"]),
+    Run("out-other-parameters",
+        SB("bench", "--systems", "tokio", "--generators", "wrk", "--out", "{good}"),
+        ["under other conditions", 'generators ["locust", "wrk", "ab"] -> ["wrk"]',
+         "profile.duration_s 5.0 -> 4.0", "--resume-anyway"]),
     Run("targets-file-not-toml", SB("bench", "--targets", "{file}"),
         ["declares no [systems.NAME]"]),
     Run("targets-url-not-loopback", SB("bench", "--targets", "{remote_url}"),
@@ -315,6 +331,18 @@ RUNS: list[Run] = [
         ["--interval 9s leaves no samples"]),
     # report: results folders that are not what they claim
     Run("report-not-results", SB("report", "{tmp}"), ["holds no run.json"]),
+    Run("report-corrupt-run", SB("report", "{corrupt}"), ["run.json is not JSON", "cut short"]),
+    Run("report-foreign-run", SB("report", "{foreign}"),
+        ["run.json is not a swarmbench results file"]),
+    Run("report-newer-run", SB("report", "{newer}"), ["run.json is in results format 99"]),
+    Run("report-run-wrong-type", SB("report", "{run_wrong_type}"),
+        ["run.json: machine.memory_bytes: \"8 GB\" is not a whole number or null"]),
+    Run("report-cell-wrong-type", SB("report", "{cell_wrong_type}"),
+        ["tokio.keepalive-on.wrk.json: requests: \"12 thousand\" is not a whole number"]),
+    Run("report-cell-nan", SB("report", "{cell_nan}"),
+        ["tokio.keepalive-on.wrk.json is not JSON (NaN is not a JSON number)"]),
+    Run("report-cell-corrupt", SB("report", "{cell_corrupt}"),
+        ["tokio.keepalive-on.wrk.json is not JSON"]),
     # the locustfile
     Run("locust-rate-inf", LOC(*LOC_OK, "--rate", "inf", "KeepAliveUser"),
         ["--rate", "not a finite number"]),
@@ -533,6 +561,21 @@ def _results_folder(tmp_path: Path, name: str, run: object, cell: object = None)
     return str(folder)
 
 
+def _results_folder(
+    good: Path, folder: Path, name: str, *, cut: int = 0, new: object = None, **changes: object
+) -> str:
+    """A copy of the results folder `good` with one file (`name`) cut short, replaced by `new`,
+    or with some of its keys changed (json.dumps writes NaN as NaN, as Python would)."""
+    shutil.copytree(good, folder)
+    path = folder / name
+    if cut:
+        path.write_text(path.read_text()[:cut])
+        return str(folder)
+    data = new if new is not None else {**json.loads(path.read_text()), **changes}
+    path.write_text(json.dumps(data))
+    return str(folder)
+
+
 def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -548,12 +591,26 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
     gen["summary"][0]["per_core"] = "fast"
     gen["rows"] = "many"
     (tmp_path / "string.json").write_text(json.dumps(gen))
+    good = rundir.build(tmp_path / "good", systems=("tokio",), generators=("wrk",)).path
+    cell = "cells/tokio.keepalive-on.wrk.json"
     remote_url = tmp_path / "remote.toml"
     remote_url.write_text(
         '[systems.mine]\nlanguage = "go"\nversion = "1"\nurl = "http://192.0.2.1:8080/"\n'
     )
     return {
         "remote_url": str(remote_url),
+        "good": str(good),
+        "corrupt": _results_folder(good, tmp_path / "corrupt", "run.json", cut=20),
+        "foreign": _results_folder(good, tmp_path / "foreign", "run.json", new={"name": "x"}),
+        "newer": _results_folder(good, tmp_path / "newer", "run.json", schema_version=99),
+        "run_wrong_type": _results_folder(
+            good, tmp_path / "run-type", "run.json", machine={"memory_bytes": "8 GB"}
+        ),
+        "cell_wrong_type": _results_folder(
+            good, tmp_path / "cell-type", cell, requests="12 thousand"
+        ),
+        "cell_nan": _results_folder(good, tmp_path / "cell-nan", cell, rps=float("nan")),
+        "cell_corrupt": _results_folder(good, tmp_path / "cell-cut", cell, cut=100),
         "busy": str(busy_port),
         "free": str(processes.free_port()),
         "free_bind": f"127.0.0.1:{processes.free_port()}",

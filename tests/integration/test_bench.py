@@ -13,8 +13,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from fakes import rundir as fake_rundir
 
-from swarmbench.results import SUMMARY_COLUMNS
+from swarmbench.results import SUMMARY_COLUMNS, RunDir
 from swarmbench.util import paths
 
 SYSTEMS = "rust-std,node-std"
@@ -113,3 +114,41 @@ def test_ctrl_c_keeps_finished_cells_and_stops_everything(
     _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
     assert not our_servers()
+
+
+def test_partial_resume_reruns_the_failed_and_missing_cells_only_with_the_same_parameters(
+    tmp_path: Path, bench_first_cell: Callable[[str, Path], subprocess.Popen[str]]
+) -> None:
+    """A run stopped mid-way with one failed cell: the rerun runs that cell again and the one
+    never run; other parameters are refused in one line unless --resume-anyway."""
+    out = tmp_path / "run"
+    proc = bench_first_cell("node-std", out)  # wrk, keep-alive on then off, 3 s cells
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    first = RunDir(out).cells()
+    assert [c.key.id for c in first] == ["node-std.keepalive-on.wrk"]
+    run_id = RunDir(out).read_run().run_id
+    fake_rundir.alter(RunDir(out), "node-std", "on", "wrk", verdict="failed: injected")
+
+    same = ["--systems", "node-std", "--generators", "wrk", "--duration", "3s", "--warmup", "1s"]
+    rerun = bench(*same, "--out", str(out), timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "failed before (failed: injected), again" in rerun.stderr
+    cells = {c.key.id: c for c in RunDir(out).cells()}
+    assert set(cells) == {"node-std.keepalive-on.wrk", "node-std.keepalive-off.wrk"}
+    assert all(not c.failed for c in cells.values()), [c.verdict for c in cells.values()]
+    assert cells["node-std.keepalive-on.wrk"].started_at > first[0].started_at
+    assert RunDir(out).read_run().run_id == run_id
+
+    other = [*same[:-3], "4s", "--warmup", "1s"]
+    refused = bench(*other, "--out", str(out), timeout=60)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [refused.stderr.strip()]
+    assert "profile.duration_s 3.0 -> 4.0" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    mixed = bench(*other, "--resume-anyway", "--out", str(out), timeout=120)
+    assert mixed.returncode == 0, mixed.stderr[-2000:]
+    assert mixed.stderr.count("done before, skipped") == 2
+    resumed = RunDir(out).read_run().resumed
+    assert [r["differences"] for r in resumed] == [["profile.duration_s 3.0 -> 4.0"]]
