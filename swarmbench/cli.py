@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,7 @@ from swarmbench.commands import (
     verify,
 )
 from swarmbench.errors import UsageError
+from swarmbench.util import processes
 
 # Each module offers register(subparsers); its parser sets `func(args) -> int`.
 COMMANDS = (
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    processes.install_signal_handlers()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -66,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"swarmbench: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("swarmbench: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: what was started is stopped
+        signum = exc.signum if isinstance(exc, processes.Interrupted) else signal.SIGINT
+        name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+        print(f"swarmbench: interrupted{name}", file=sys.stderr)
+        return 128 + signum

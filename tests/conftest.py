@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fakes.owned import kill_owned, owned_env
 
 from swarmbench.targets import build, process, registry
 from swarmbench.util import processes
@@ -80,13 +81,18 @@ BackgroundBench = Callable[[str, Path], "subprocess.Popen[str]"]
 
 @pytest.fixture
 def bench_first_cell() -> Iterator[BackgroundBench]:
-    """Start `swarmbench bench` for one system with wrk (3 s cells), wait for its first cell."""
+    """Start `swarmbench bench` for one system with wrk (3 s cells), wait for its first cell.
+    What it starts carries str(out) as its owner token (owned_processes)."""
     procs: list[subprocess.Popen[str]] = []
+    outs: list[Path] = []
 
     def start(system: str, out: Path) -> subprocess.Popen[str]:
+        outs.append(out)
         cmd = [sys.executable, "-m", "swarmbench", "bench", "--systems", system]
         cmd += ["--generators", "wrk", "--duration", "3s", "--warmup", "1s", "--out", str(out)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=owned_env(str(out))
+        )
         procs.append(proc)
         deadline = time.monotonic() + FIRST_CELL_TIMEOUT_S
         while not list((out / "cells").glob("*.json")) and time.monotonic() < deadline:
@@ -99,3 +105,5 @@ def bench_first_cell() -> Iterator[BackgroundBench]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    for out in outs:
+        kill_owned(str(out))

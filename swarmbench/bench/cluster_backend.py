@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from swarmbench.bench.backend import Backend
 from swarmbench.bench.matrix import BenchConfig
@@ -35,6 +35,7 @@ from swarmbench.telemetry import queries
 from swarmbench.telemetry.metrics import SCRAPE_SETTLE_S
 from swarmbench.telemetry.prometheus import PrometheusAPI, PrometheusError
 from swarmbench.telemetry.sampler import TreeUsage
+from swarmbench.util import processes
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,22 @@ class RemoteUsage:
             peaks = queries.target_peaks(self.prom, self.system, self.start, at)
         except (PrometheusError, OSError) as exc:
             log.warning("target figures from Prometheus: %s", exc)
-            return TreeUsage(0.0, 0, 0, alive=True)
+            reason = f"the monitor's Prometheus could not be read: {exc}"
+            return TreeUsage(None, None, None, alive=None, unknown_reason=reason)
+        missing = [
+            what
+            for what, value in (("CPU", cost), ("RSS", peaks.rss_bytes), ("threads", peaks.threads))
+            if value is None
+        ]
         return TreeUsage(
-            cost.cpu_seconds if cost else 0.0,
-            int(peaks.rss_bytes or 0),
-            int(peaks.threads or 0),
-            alive=peaks.always_up is not False,
+            cost.cpu_seconds if cost else None,
+            None if peaks.rss_bytes is None else int(peaks.rss_bytes),
+            None if peaks.threads is None else int(peaks.threads),
+            alive=peaks.always_up,
+            unknown_reason=f"no {', '.join(missing)} series from {self.system}'s collector "
+            "in the window"
+            if missing
+            else None,
         )
 
 
@@ -141,25 +152,36 @@ class ClusterBackend:
         root = str(self.inv.var(worker, "common_install_root", "/opt/swarmbench"))
         spec_arg = _quote(loadgen.spec_json(spec))
         remote = f"{root}/venv/bin/python -m swarmbench.cluster.loadgen {spec_arg} {generator.name}"
-        cmd = [*self.inv.ssh_command(worker), remote]
+        cmd = [*self.inv.ssh_command(worker), f"{remote} {loadgen.WATCH_STDIN}"]
         workdir.mkdir(parents=True, exist_ok=True)
         timeout = max(spec.duration_s, spec.time_limit_s or 0) + GRACE_S + SSH_GRACE_S
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(f"{generator.name} on {worker} did not finish in time") from None
-        (workdir / f"{generator.name}.out").write_text(
-            proc.stdout + "\n--- stderr ---\n" + proc.stderr
-        )
-        if proc.returncode != 0:
-            tail = " | ".join(proc.stderr.strip().splitlines()[-2:]) or f"exit {proc.returncode}"
+        out_path, err_path = workdir / f"{generator.name}.out", workdir / f"{generator.name}.err"
+        with out_path.open("w") as out, err_path.open("w") as err:
+            returncode = _run_remote(cmd, out, err, timeout, f"{generator.name} on {worker}")
+        stdout, stderr = out_path.read_text(), err_path.read_text()
+        if returncode != 0:
+            tail = " | ".join(stderr.strip().splitlines()[-2:]) or f"exit {returncode}"
             raise RuntimeError(f"{generator.name} on {worker}: {tail}")
-        run = loadgen.result_from_json(proc.stdout.strip().splitlines()[-1])
+        run = loadgen.result_from_json(stdout.strip().splitlines()[-1])
         run.details["host"] = worker
         return run
 
     def describe(self) -> dict[str, Any]:
         return {**describe(self.inv), "hosts": self.inv.by_group()}
+
+
+def _run_remote(cmd: list[str], out: IO[str], err: IO[str], timeout: float, what: str) -> int:
+    """ssh with its stdin held open: the remote loadgen stops its tool when stdin ends, so
+    Ctrl-C, a timeout or a killed bench (its reaper stops ssh) stop the remote run too."""
+    proc = processes.spawn(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, text=True)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{what} did not finish in time") from None
+    finally:
+        processes.stop(proc)
+        if proc.stdin is not None:
+            proc.stdin.close()
 
 
 def describe(inv: Inventory) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import psutil
 from swarmbench import __version__
 from swarmbench.bench.matrix import BenchConfig
 from swarmbench.targets import registry
+from swarmbench.util import processes
 from swarmbench.util.pinning import Placement
 
 PYTHON_PACKAGES = ("locust", "gevent", "pyzmq", "prometheus-client", "psutil", "hdrhistogram")
@@ -32,7 +33,10 @@ TOOL_VERSION_ARGS = {
 def _first_line(cmd: list[str]) -> str | None:
     if shutil.which(cmd[0]) is None:
         return None
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)
+    try:
+        proc = processes.run(cmd, timeout=20, text=True)
+    except subprocess.TimeoutExpired:
+        return None
     lines = (proc.stdout or proc.stderr).strip().splitlines()
     return lines[0] if lines else None
 

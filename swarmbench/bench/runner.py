@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -248,7 +249,7 @@ def _measure(
         usage = sampler.stop()
         result.prometheus.window = [start, time.time()]
     _fill(result, run, usage, spec)
-    if not usage.alive or not server.alive():
+    if usage.alive is False or not server.alive():  # None: not known (the figures are missing)
         raise CellFailed(f"target exited during the cell ({_reasons(run)})")
     if run.requests and run.failures > MAX_FAILURE_RATIO * (run.requests + run.failures):
         raise CellFailed(
@@ -264,6 +265,20 @@ def _reasons(run: GeneratorRun) -> str:
     return reasons or "no failures"
 
 
+def _fill_target(result: CellResult, run: GeneratorRun, usage: TreeUsage) -> None:
+    """The target's figures; what could not be read stays None, with the reason recorded."""
+    result.target_cpu_seconds = usage.cpu_seconds
+    result.rss_peak_bytes = usage.rss_peak_bytes or None
+    result.threads_peak = usage.threads_peak or None
+    result.target_figures_missing = usage.unknown_reason
+    if usage.cpu_seconds is None:
+        return
+    if run.duration_s:
+        result.target_cpu_percent = 100 * usage.cpu_seconds / run.duration_s
+    if run.requests:
+        result.cpu_us_per_request = 1e6 * usage.cpu_seconds / run.requests
+
+
 def _fill(result: CellResult, run: GeneratorRun, usage: TreeUsage, spec: LoadSpec) -> None:
     result.requests = run.requests
     result.failures = run.failures
@@ -273,13 +288,7 @@ def _fill(result: CellResult, run: GeneratorRun, usage: TreeUsage, spec: LoadSpe
     result.latency_us = run.latency_us
     result.latency_resolution_us = run.latency_resolution_us
     result.by_name = run.by_name
-    result.target_cpu_seconds = usage.cpu_seconds
-    result.rss_peak_bytes = usage.rss_peak_bytes or None
-    result.threads_peak = usage.threads_peak or None
-    if run.duration_s:
-        result.target_cpu_percent = 100 * usage.cpu_seconds / run.duration_s
-    if run.requests:
-        result.cpu_us_per_request = 1e6 * usage.cpu_seconds / run.requests
+    _fill_target(result, run, usage)
     capacity = _generator_capacity(spec, run)
     if run.wall_s:
         result.generator_cpu_percent = 100 * run.cpu_seconds / run.wall_s
@@ -291,7 +300,7 @@ def _fill(result: CellResult, run: GeneratorRun, usage: TreeUsage, spec: LoadSpe
     if result.generator_bound:
         result.verdict = "generator-bound"
     wall = run.wall_s
-    if usage.machine_busy_seconds is not None and wall:
+    if usage.machine_busy_seconds is not None and usage.cpu_seconds is not None and wall:
         # The bench's own bookkeeping (Prometheus, collectors) lands here too: a few percent.
         other = usage.machine_busy_seconds - usage.cpu_seconds - run.cpu_seconds
         result.other_cpu_percent = max(0.0, 100 * other / wall)
@@ -367,7 +376,13 @@ def _panel_series(
                 log.warning("panel %s: %s", panel.title, exc)
                 continue
             for item in found:
-                values = [[float(t), float(v)] for t, v in item["values"]]
-                lines.append({"legend": _legend(query.legend, item["metric"]), "values": values})
+                try:
+                    values = [[float(t), float(v)] for t, v in item["values"]]
+                    legend = _legend(query.legend, dict(item["metric"]))
+                except (KeyError, TypeError, ValueError):
+                    log.warning("panel %s: a series of an unexpected shape, left out", panel.title)
+                    continue
+                values = [[t, v] for t, v in values if math.isfinite(v)]
+                lines.append({"legend": legend, "values": values})
         series[panel.title] = lines
     return series

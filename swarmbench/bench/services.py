@@ -75,7 +75,7 @@ def _start_collector(
     cmd += [*finder, "--bind", f"127.0.0.1:{collector_port}"]
     cmd += ["--host-label", "local"]
     with (log_dir / f"collector-{system}.log").open("ab") as log_file:
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+        return processes.spawn(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
 
 
 def _wait_discovered(prometheus: LocalPrometheus, expected: int) -> None:

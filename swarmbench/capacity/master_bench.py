@@ -176,12 +176,8 @@ def _started(commands: Sequence[tuple[list[str], Sequence[int], Path]]) -> Itera
         for argv, cpus, log in commands:
             with log.open("wb") as fh:
                 procs.append(
-                    subprocess.Popen(
-                        argv,
-                        stdout=fh,
-                        stderr=subprocess.STDOUT,
-                        cwd=paths.ROOT,
-                        preexec_fn=pinning.preexec(cpus),  # noqa: PLW1509 - pin before threads
+                    processes.spawn(
+                        argv, cpus=cpus, stdout=fh, stderr=subprocess.STDOUT, cwd=paths.ROOT
                     )
                 )
         yield procs

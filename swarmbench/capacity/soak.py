@@ -125,18 +125,17 @@ def run_soak(spec: SoakSpec) -> dict[str, Any]:
         process.started(target, processes.free_port(), threads, cpus=placement.target) as srv,
     ):
         latency_json = Path(tmp) / "latency.json"
-        proc = subprocess.Popen(
+        proc = processes.spawn(
             soak_command(spec, srv.url, latency_json),
+            cpus=placement.generator,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            preexec_fn=pinning.preexec(placement.generator),  # noqa: PLW1509 - before threads
         )
         try:
             series = _watch(proc, spec)
         finally:
-            if proc.poll() is None:
-                proc.kill()
+            processes.stop(proc)  # the group: Locust's forked workers too
             _, stderr = proc.communicate()
         totals = json.loads(latency_json.read_text()) if latency_json.exists() else {}
     figures = {s.name: s.figures(spec.warmup_s) for s in series.values()}

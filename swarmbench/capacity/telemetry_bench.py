@@ -12,7 +12,6 @@ Two measurements, printed rather than asserted (the machine is shared and noisy)
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -76,7 +75,7 @@ def collector_cost(server_pid: int, system: str, seconds: float) -> CollectorCos
     port = processes.free_port()
     cmd = [sys.executable, "-m", "swarmbench", "collector", "--system", system]
     cmd += ["--pid", str(server_pid), "--bind", f"127.0.0.1:{port}"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = processes.spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stop = threading.Event()
     try:
         url = f"http://127.0.0.1:{port}/metrics"
@@ -103,7 +102,7 @@ def worker_cpu_us(url: str, rate: int, seconds: float, metrics: bool, run_dir: P
     master_port, metrics_port = processes.free_port(), processes.free_port()
     cpus = sorted(os.sched_getaffinity(0))
     # Load on the first CPU, the target on the last (see run()): they do not share a core.
-    pin = ["taskset", "-c", str(cpus[0])] if len(cpus) > 1 and shutil.which("taskset") else []
+    pin = cpus[:1] if len(cpus) > 1 else []
     bind = f"127.0.0.1:{metrics_port}" if metrics else ""
     master_cmd = locust_command(
         "KeepAliveUser", role="master", master_port=master_port, expect_workers=1, users=20,
@@ -111,9 +110,9 @@ def worker_cpu_us(url: str, rate: int, seconds: float, metrics: bool, run_dir: P
         latency_json=run_dir / "latency.json",
     )  # fmt: skip
     worker_cmd = locust_command("KeepAliveUser", role="worker", master_port=master_port)
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    master = subprocess.Popen([*pin, *master_cmd], **quiet)  # type: ignore[call-overload]
-    worker = subprocess.Popen([*pin, *worker_cmd], **quiet)  # type: ignore[call-overload]
+    quiet = subprocess.DEVNULL
+    master = processes.spawn(master_cmd, cpus=pin, stdout=quiet, stderr=quiet)
+    worker = processes.spawn(worker_cmd, cpus=pin, stdout=quiet, stderr=quiet)
     stop = threading.Event()
     try:
         if metrics:

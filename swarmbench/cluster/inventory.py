@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmbench.errors import UsageError
+from swarmbench.util import processes
 
 #: The groups playbooks/cluster.yml provisions; each must have at least one host.
 GROUPS = ("master", "workers", "targets", "monitor")
@@ -85,15 +86,15 @@ def load(path: Path) -> Inventory:
     if not path.is_file():
         raise UsageError(f"--inventory {path}: no such file")
     try:
-        proc = subprocess.run(
-            [_ansible_inventory(), "-i", str(path), "--list"],
-            capture_output=True,
-            text=True,
-            timeout=LIST_TIMEOUT_S,
-            check=False,
+        proc = processes.run(
+            [_ansible_inventory(), "-i", str(path), "--list"], timeout=LIST_TIMEOUT_S, text=True
         )
     except FileNotFoundError:
         raise UsageError("ansible-inventory not found: `make venv` installs Ansible") from None
+    except subprocess.TimeoutExpired:
+        raise UsageError(
+            f"--inventory {path}: ansible-inventory took over {LIST_TIMEOUT_S:g} s"
+        ) from None
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise UsageError(f"--inventory {path}: ansible-inventory failed: {last}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from swarmbench.cluster.inventory import Inventory
 from swarmbench.errors import UsageError
-from swarmbench.util import paths
+from swarmbench.util import paths, processes
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,19 @@ def run_playbook(inv: Inventory, log_dir: Path, name: str, *args: str) -> None:
     cmd = [str(ansible), "-i", str(inv.path), str(paths.ROOT / "playbooks" / "cluster.yml"), *args]
     log_file = log_dir / f"{name}.log"
     started = time.monotonic()
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise UsageError(f"ansible-playbook ({name}) took over {PLAYBOOK_TIMEOUT_S:g} s") from None
-    log_file.write_text(f"$ {' '.join(cmd)}\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
+    # Straight into the log, so a run that times out or is interrupted keeps what it said.
+    with log_file.open("w") as out:
+        out.write(f"$ {' '.join(cmd)}\n")
+        out.flush()
+        try:
+            proc = processes.run(
+                cmd, timeout=PLAYBOOK_TIMEOUT_S, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            took = f"took over {PLAYBOOK_TIMEOUT_S:g} s and was stopped"
+            raise UsageError(f"ansible-playbook ({name}) {took} (log: {log_file})") from None
     if proc.returncode != 0:
-        reason = failure_reason(proc.stdout + "\n" + proc.stderr)
+        reason = failure_reason(log_file.read_text(errors="replace"))
         raise UsageError(f"ansible-playbook ({name}) failed: {reason} (log: {log_file})")
     log.info("ansible-playbook %s: %.1f s", name, time.monotonic() - started)

@@ -27,7 +27,7 @@ def tunnel(inv: Inventory, log_dir: Path) -> Iterator[str]:
     cmd = inv.ssh_command(master, "ExitOnForwardFailure=yes", "ServerAliveInterval=5")
     cmd[1:1] = ["-N", "-L", f"127.0.0.1:{local}:{web_host}:{web_port}"]
     with (log_dir / "tunnel.log").open("ab") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        proc = processes.spawn(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{local}"
     try:
         probe = RemoteMaster(url, 0)

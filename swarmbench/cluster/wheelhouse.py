@@ -31,7 +31,7 @@ from pathlib import Path
 
 from swarmbench.errors import UsageError
 from swarmbench.targets import build, registry
-from swarmbench.util import options, paths
+from swarmbench.util import options, paths, processes
 
 #: What a wheel of swarmbench is built from (pyproject's packages and readme).
 SOURCE_PARTS = ("pyproject.toml", "README.md", "swarmbench", "collectors")
@@ -73,13 +73,10 @@ def _pip_wheel(root: Path, wheels: Path) -> None:
             (Path(tmp) / "README.md").write_text("swarmbench\n")
         command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels)]
         # pip too: the hosts make their venv --without-pip (fast) and run pip from its wheel.
-        proc = subprocess.run(
-            [*command, tmp, "pip"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=PIP_TIMEOUT_SECONDS,
-        )
+        try:
+            proc = processes.run([*command, tmp, "pip"], timeout=PIP_TIMEOUT_SECONDS, text=True)
+        except subprocess.TimeoutExpired:
+            raise UsageError(f"pip wheel took over {PIP_TIMEOUT_SECONDS:g} s") from None
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
         raise UsageError(f"building the wheelhouse failed (pip wheel):\n{tail}")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import signal
 import time
 from pathlib import Path
-from types import FrameType
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -299,10 +297,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     describe = {"backend": "local"} if inv is None else cluster_backend.describe(inv)
     accepted = resume.check(RunDir(out), config, describe, args.resume_anyway)
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     policy = ResumePolicy(retry_failed=not args.keep_failed, accepted=accepted)
     rundir = run_bench(config, placement, opener, header, policy)
     paths = writer.write(rundir.path)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
@@ -108,10 +106,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     running = process.start(target, args.port, args.threads, host=args.host)
     print(f"{target.name} listening on {running.url} (pid {running.pid}); Ctrl-C stops it")
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     try:
         return running.proc.wait()
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from swarmbench.generators.ab import Ab
 from swarmbench.generators.locust import Locust
 from swarmbench.generators.spec import Generator, GeneratorRun, LoadSpec
 from swarmbench.generators.wrk import Wrk
-from swarmbench.util import pinning
+from swarmbench.util import processes
 
 #: Generator processes get this long past their planned run before they are killed.
 GRACE_S = 60.0
@@ -43,23 +43,18 @@ def run_local(generator: Generator, spec: LoadSpec, workdir: Path) -> GeneratorR
     cmd = generator.command(spec, workdir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=pinning.preexec(spec.cpus),  # noqa: PLW1509 - pin before its threads start
+    proc = processes.spawn(
+        cmd, cpus=spec.cpus, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         stdout, stderr = proc.communicate(timeout=_planned_s(spec) + GRACE_S)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        # The whole group: Locust's forked workers too, not only the process that started them.
+        processes.stop(proc, timeout=0)
         stdout, stderr = proc.communicate()
         raise RuntimeError(f"{generator.name} did not finish in time") from None
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        processes.stop(proc)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     (workdir / f"{generator.name}.out").write_text(stdout + "\n--- stderr ---\n" + stderr)
     try:

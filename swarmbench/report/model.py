@@ -271,6 +271,7 @@ def _missing_notes(rows: list[Row]) -> list[str]:
             )
         if cell.cpu_us_per_request is None or cell.target_cpu_percent is None:
             why = "no requests completed" if not cell.requests else "the target was not sampled"
+            why = cell.target_figures_missing or why
             reasons.append(f"target CPU n/a: {why}")
         if row.prometheus_cpu_us is None:
             reasons.append(prometheus_missing_text(cell))

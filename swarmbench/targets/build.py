@@ -12,7 +12,11 @@ from pathlib import Path
 
 from swarmbench.errors import UsageError
 from swarmbench.targets.registry import Target
-from swarmbench.util import paths
+from swarmbench.util import paths, processes
+
+#: A cold Rust build of one server takes minutes here; an hour means something is stuck.
+BUILD_TIMEOUT_S = 3600.0
+VERSION_TIMEOUT_S = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ def require_toolchain(target: Target) -> None:
 
 def _toolchain_version(tool: str) -> str:
     args = [tool, "version"] if tool == "go" else [tool, "--version"]
-    return subprocess.run(args, capture_output=True, text=True, check=False).stdout.strip()
+    return str(processes.run(args, timeout=VERSION_TIMEOUT_S, text=True).stdout).strip()
 
 
 def source_stamp(target: Target) -> str:
@@ -82,7 +86,12 @@ def build(target: Target, force: bool = False) -> BuildResult:
     if command:
         paths.build_dir().mkdir(parents=True, exist_ok=True)
         log.debug("building %s: %s", target.name, " ".join(command))
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        try:
+            proc = processes.run(command, timeout=BUILD_TIMEOUT_S, text=True)
+        except subprocess.TimeoutExpired:
+            raise UsageError(
+                f"building {target.name} took over {BUILD_TIMEOUT_S:g} s ({' '.join(command)})"
+            ) from None
         if proc.returncode != 0:
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
             raise UsageError(f"building {target.name} failed ({' '.join(command)}):\n{tail}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from swarmbench.errors import UsageError
 from swarmbench.targets.registry import Target
-from swarmbench.util import pinning, processes
+from swarmbench.util import processes
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
@@ -33,7 +33,7 @@ class RunningTarget:
 
     def stop(self) -> None:
         """SIGTERM the server's process group, SIGKILL what is left after a grace period."""
-        processes.stop(self.proc, STOP_TIMEOUT_S, group=True)
+        processes.stop(self.proc, STOP_TIMEOUT_S)
 
 
 def start(
@@ -49,12 +49,11 @@ def start(
         raise UsageError(f"{target.name} is not built: {hint}")
     processes.check_port_free(host, port)
     pinned = list(cpus)
-    proc = subprocess.Popen(
+    proc = processes.spawn(
         target.run_command(port=port, threads=threads, host=host),
+        cpus=pinned,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=pinning.preexec(pinned),  # noqa: PLW1509 - pin before the server's threads
     )
     running = RunningTarget(target, host, port, proc, pinned)
     try:

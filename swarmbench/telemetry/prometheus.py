@@ -27,6 +27,8 @@ from swarmbench.util import atomic, paths, processes
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 HTTP_TIMEOUT_S = 10.0
+#: The bench reads a few series at a time: an answer this large is not one of them.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 INSTALL_HINT = "install it with `apt-get install prometheus` (Debian) or `make` (as root)"
 
 
@@ -35,7 +37,8 @@ class PrometheusMissing(UsageError):
 
 
 class PrometheusError(RuntimeError):
-    """Prometheus answered a query with an error, or did not start."""
+    """Prometheus could not answer: an error, a timeout, an error page that is not JSON, an
+    answer of the wrong shape, or it did not start. The API raises nothing else."""
 
 
 def config_dir() -> Path:
@@ -56,8 +59,9 @@ def scrape_jobs(config: dict[str, Any]) -> list[str]:
 class PrometheusAPI:
     """Prometheus' HTTP query API at `url`: a local run's own server or a cluster's monitor."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout_s: float = HTTP_TIMEOUT_S) -> None:
         self._url = url.rstrip("/")
+        self.timeout_s = timeout_s
 
     @property
     def url(self) -> str:
@@ -68,29 +72,54 @@ class PrometheusAPI:
         params = {"query": expr}
         if at is not None:
             params["time"] = f"{at:.3f}"
-        return list(self._api("query", params)["result"])
+        return _items(self._api("query", params), "result", expr)
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         """Range query; each result has `values`: [[t, "v"], ...]."""
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        return list(self._api("query_range", params)["result"])
+        return _items(self._api("query_range", params), "result", expr)
 
     def targets_health(self) -> list[dict[str, Any]]:
         """Active targets as the API lists them (scrapeUrl, health, lastError, labels)."""
-        with urllib.request.urlopen(f"{self.url}/api/v1/targets", timeout=HTTP_TIMEOUT_S) as r:
-            return list(json.load(r)["data"]["activeTargets"])
+        return _items(self._api("targets", None), "activeTargets", "targets")
 
-    def _api(self, endpoint: str, params: dict[str, str]) -> dict[str, Any]:
-        data = urllib.parse.urlencode(params).encode()
-        request = urllib.request.Request(f"{self.url}/api/v1/{endpoint}", data=data)
+    def _api(self, endpoint: str, params: dict[str, str] | None) -> dict[str, Any]:
+        """The answer's `data` object; PrometheusError for anything else, one line."""
+        what = f"{endpoint} {params['query']!r}" if params else endpoint
+        url = f"{self.url}/api/v1/{endpoint}"
+        data = urllib.parse.urlencode(params).encode() if params else None
         try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as resp:
-                body = json.load(resp)
-        except urllib.error.HTTPError as exc:
-            body = json.loads(exc.read() or b"{}")
-        if body.get("status") != "success":
-            raise PrometheusError(f"{endpoint} {params['query']!r}: {body.get('error', body)}")
+            with urllib.request.urlopen(urllib.request.Request(url, data=data),
+                                        timeout=self.timeout_s) as resp:  # fmt: skip
+                raw = resp.read(MAX_ANSWER_BYTES)
+        except urllib.error.HTTPError as exc:  # Prometheus' own errors are JSON; a proxy's not
+            raw = exc.read(MAX_ANSWER_BYTES) or b"{}"
+            status = f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timeout, bad URL
+            reason = getattr(exc, "reason", None) or exc
+            message = f"{what}: Prometheus at {self.url} did not answer ({reason})"
+            raise PrometheusError(message) from None
+        else:
+            status = "an answer"
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            text = raw[:60].decode("latin-1").splitlines()[0] if raw.strip() else "empty"
+            raise PrometheusError(f"{what}: {status} that is not JSON ({text!r})") from None
+        if not isinstance(body, dict) or body.get("status") != "success":
+            error = body.get("error", body) if isinstance(body, dict) else body
+            raise PrometheusError(f"{what}: {status}: {str(error)[:200]}")
+        if not isinstance(body.get("data"), dict):
+            raise PrometheusError(f"{what}: an answer without a data object")
         return dict(body["data"])
+
+
+def _items(data: dict[str, Any], key: str, what: str) -> list[dict[str, Any]]:
+    """data[key] as a list of objects; PrometheusError if the answer has another shape."""
+    items = data.get(key)
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise PrometheusError(f"{what}: the answer's {key} is not a list of objects")
+    return items
 
 
 class LocalPrometheus(PrometheusAPI):
@@ -141,7 +170,7 @@ class LocalPrometheus(PrometheusAPI):
         config_file = self.write_config()
         self.port = processes.free_port()
         log_file = (self.home / "prometheus.log").open("ab")
-        self.proc = subprocess.Popen(
+        self.proc = processes.spawn(
             [
                 binary,
                 f"--config.file={config_file}",
@@ -153,7 +182,6 @@ class LocalPrometheus(PrometheusAPI):
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,
-            start_new_session=True,
         )
         log_file.close()
         try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swarmbench.telemetry import metrics
-from swarmbench.telemetry.prometheus import PrometheusAPI
+from swarmbench.telemetry.prometheus import PrometheusAPI, PrometheusError
 
 
 def selector(system: str) -> str:
@@ -98,5 +98,14 @@ def window_cost(
 
 
 def values(result: list[dict[str, Any]]) -> list[float]:
-    """The numbers of an instant query's result, in result order."""
-    return [float(item["value"][1]) for item in result]
+    """The finite numbers of an instant query's result, in result order; PrometheusError when
+    a sample is not [time, "number"] (NaN and infinities, which PromQL can yield, are left out)."""
+    found = []
+    for item in result:
+        try:
+            value = float(item["value"][1])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise PrometheusError(f"a sample that is not [time, number]: {item!r:.80}") from None
+        if math.isfinite(value):
+            found.append(value)
+    return found

@@ -14,12 +14,16 @@ SAMPLE_INTERVAL_S = 0.2
 
 @dataclass
 class TreeUsage:
-    cpu_seconds: float
-    rss_peak_bytes: int
-    threads_peak: int
-    alive: bool
+    """A target's figures over a cell; None: not known (unknown_reason says why), never 0."""
+
+    cpu_seconds: float | None
+    rss_peak_bytes: int | None
+    threads_peak: int | None
+    #: stayed up throughout; None: not known
+    alive: bool | None
     #: CPU seconds the whole machine spent busy over the same window (None: not measured here)
     machine_busy_seconds: float | None = None
+    unknown_reason: str | None = None
 
 
 def machine_busy_seconds() -> float:
@@ -69,6 +73,9 @@ class TreeSampler:
         if self._alive:
             self._sample()
         first, last = self._first, self._last
-        cpu = (last.cpu_seconds - first.cpu_seconds) if first and last else 0.0
         busy = machine_busy_seconds() - self._machine_start
+        if not (first and last):
+            reason = "the target's process tree could not be read"
+            return TreeUsage(None, None, None, self._alive, busy, unknown_reason=reason)
+        cpu = last.cpu_seconds - first.cpu_seconds
         return TreeUsage(cpu, self._rss_peak, self._threads_peak, self._alive, busy)

@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 from fakes import rundir as fake_rundir
+from fakes.owned import owned_processes
 
 from swarmbench.results import SUMMARY_COLUMNS, RunDir
-from swarmbench.util import paths
 
 SYSTEMS = "rust-std,node-std"
 QUICK = ["--duration", "2s", "--warmup", "1s", "--users", "8"]
@@ -25,17 +25,6 @@ QUICK = ["--duration", "2s", "--warmup", "1s", "--users", "8"]
 def bench(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "swarmbench", "bench", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def our_servers() -> list[psutil.Process]:
-    """Target servers still running from a swarmbench build folder or source tree."""
-    roots = (str(paths.build_dir()), str(paths.ROOT / "deploy"))
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if any(root in cmdline for root in roots) and "--port" in cmdline:
-            found.append(proc)
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +102,7 @@ def test_ctrl_c_keeps_finished_cells_and_stops_everything(
     assert not list((out / "cells").glob(".*.tmp"))
     _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
-    assert not our_servers()
+    assert not owned_processes(str(out))
 
 
 def test_partial_resume_reruns_the_failed_and_missing_cells_only_with_the_same_parameters(
