@@ -160,6 +160,9 @@ OPTIONS: dict[str, Opt] = {
     "locust --rate": number_and("locust-rate-inf", "locust-rate-env-inf"),
     "locust --latency-json": Opt(runs=("locust-latency-json-unwritable",)),
     "locust --metrics-bind": Opt(runs=("locust-metrics-bind-taken", "locust-metrics-bind-bad")),
+    "locust --target-allowlist": Opt(runs=("locust-allowlist-missing", "locust-host-not-allowed")),
+    "locust --web-login-file": Opt(runs=("locust-web-login-file-without-login",)),
+    "locust --web-allowed-hosts": Opt(free="names the web UI answers to: compared, never resolved"),
     "locust --run-id": Opt(free="a label recorded as given (Prometheus escapes it)"),
     "locust --system": Opt(free="a label recorded as given (Prometheus escapes it)"),
 }  # fmt: skip
@@ -214,6 +217,9 @@ ENV: dict[str, Env] = {
     "SWARMBENCH_RATE": Env(runs=("locust-rate-env-inf",)),
     "SWARMBENCH_LATENCY_JSON": Env(runs=("locust-latency-json-unwritable",)),
     "SWARMBENCH_METRICS_BIND": Env(runs=("locust-metrics-bind-bad",)),
+    "SWARMBENCH_TARGET_ALLOWLIST": Env(runs=("locust-allowlist-env-missing",)),
+    "SWARMBENCH_WEB_LOGIN_FILE": Env(runs=("locust-web-login-file-env-without-login",)),
+    "SWARMBENCH_WEB_ALLOWED_HOSTS": Env(free="names the web UI answers to"),
     "SWARMBENCH_RUN_ID": Env(free="a label recorded as given"),
     "SWARMBENCH_SYSTEM": Env(free="a label recorded as given"),
 }
@@ -241,6 +247,20 @@ class Run:
 SB, LOC = swarmbench, locust
 BUSY = "127.0.0.1:{busy}"
 LOC_OK = ("--metrics-bind", "", "--host", NO_HOST)
+#: The locustfile with its web UI (not headless) on a free loopback port.
+LOC_WEB = [
+    LOCUST,
+    "-f",
+    LOCUSTFILE,
+    "--loglevel",
+    "WARNING",
+    "--metrics-bind",
+    "",
+    "--web-host",
+    "127.0.0.1",
+    "--web-port",
+    "{free}",
+]
 RUNS: list[Run] = [
     Run("unknown-command", SB("nonsense"), ["invalid choice"]),
     # bench
@@ -357,6 +377,21 @@ RUNS: list[Run] = [
         [BUSY, "in use", "--metrics-bind"]),
     Run("locust-metrics-bind-bad", LOC("--host", NO_HOST, "KeepAliveUser"),
         ["--metrics-bind", "use ADDR:PORT"], env={"SWARMBENCH_METRICS_BIND": "1:99999"}),
+    Run("locust-allowlist-missing",
+        LOC(*LOC_OK, "--target-allowlist", "{tmp}/absent", "KeepAliveUser"),
+        ["--target-allowlist", "absent: No such file or directory"]),
+    Run("locust-allowlist-env-missing", LOC(*LOC_OK, "KeepAliveUser"),
+        ["--target-allowlist", "absent: No such file or directory"],
+        env={"SWARMBENCH_TARGET_ALLOWLIST": "{tmp}/absent"}),
+    Run("locust-host-not-allowed",
+        LOC(*LOC_OK, "--target-allowlist", "{allowlist}", "KeepAliveUser"),
+        ["--host http://127.0.0.1:1/ is not in the target allowlist"]),
+    Run("locust-web-login-file-without-login",
+        [*LOC_WEB, "--web-login-file", "{file}", "KeepAliveUser"],
+        ["--web-login-file is only read with --web-login"]),
+    Run("locust-web-login-file-env-without-login", [*LOC_WEB, "KeepAliveUser"],
+        ["--web-login-file is only read with --web-login"],
+        env={"SWARMBENCH_WEB_LOGIN_FILE": "{file}"}),
     Run("locust-host-not-http", LOC("--metrics-bind", "", "--host", "127.0.0.1:80",
                                     "KeepAliveUser"), ["--host", "not an http URL"]),
     Run("locust-host-https", LOC("--metrics-bind", "", "--host", "https://127.0.0.1/",
@@ -602,7 +637,9 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
     remote_url.write_text(
         '[systems.mine]\nlanguage = "go"\nversion = "1"\nurl = "http://192.0.2.1:8080/"\n'
     )
+    (tmp_path / "allowlist").write_text("127.0.0.1:2\n")
     return {
+        "allowlist": str(tmp_path / "allowlist"),
         "remote_url": str(remote_url),
         "good": str(good),
         "corrupt": _results_folder(good, tmp_path / "corrupt", "run.json", cut=20),
