@@ -1,10 +1,13 @@
 """Small helpers every layer uses: atomic files, CLI option types, paths, CPU pinning, processes.
 
-atomic    whole-file writes (temp file, fsync, rename)
-options   typed argparse validators and SWARMBENCH_* environment defaults
+atomic    whole-file writes (temp file, fsync, rename, folder fsync; 0644)
+options   bounded argparse validators (each ceiling with its reason), lazy SWARMBENCH_* defaults
 paths     the checkout (ROOT) and the build folder
 pinning   the split of this machine's CPUs between target and generators
-processes a free port, waiting for a listener, stopping a process (group): the one place
+processes starting (spawn, run) and stopping child process groups, whatever ends the command;
+          a free port, waiting for a listener: the one place
+reaper    the process that stops a command's groups once the command is gone (processes')
+typed     JSON read into dataclasses with every field's type checked
 
 May import: swarmbench.errors only. Everything else may import it.
 """

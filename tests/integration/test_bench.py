@@ -43,7 +43,8 @@ def test_every_cell_is_measured(finished_run: tuple[Path, str]) -> None:
     assert len(cells) == 8
     for row in rows:
         assert not row["verdict"].startswith(("failed", "skipped")), row
-        assert int(row["requests"]) > 100, row
+        # > 0, not a rate: a 2 s cell on a machine other runs keep busy may serve only dozens.
+        assert int(row["requests"]) > 0, row
         assert float(row["rps"]) > 0
         assert float(row["cpu_us_per_request"]) > 0
         assert int(row["rss_peak_bytes"]) > 0
