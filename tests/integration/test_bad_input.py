@@ -91,6 +91,8 @@ OPTIONS: dict[str, Opt] = {
     "bench --inventory": Opt(runs=("inventory-missing-group", "inventory-host-unreachable")),
     "bench --targets": Opt(bad=("/nonexistent/mine.toml",),
                            runs=("targets-file-not-toml", "targets-url-not-loopback")),
+    "bench --locustfile": Opt(bad=("/nonexistent/mine.py",), runs=("locustfile-missing",)),
+    "bench --user-class": Opt(runs=("user-class-alone", "user-class-not-in-file")),
     "bench --threshold": Opt(bad=("p99<100", "p99_us<inf", "p99_us<nan", "p99_us<1e400",
                                   "rps>-1", "p99_us<²", "p99_us<1e13", "p99_us"),
                              runs=("threshold-unknown-system",)),
@@ -193,6 +195,8 @@ ENV: dict[str, Env] = {
     "SWARMBENCH_GENERATORS": Env(runs=("env-generators-unknown",)),
     "SWARMBENCH_OUT": Env(runs=("env-out-unwritable",)),
     "SWARMBENCH_TARGETS": Env(("bench",), "/nonexistent/mine.toml"),
+    "SWARMBENCH_LOCUSTFILE": Env(("bench",), "/nonexistent/mine.py"),
+    "SWARMBENCH_USER_CLASS": Env(runs=("env-user-class-alone",)),
     "SWARMBENCH_THRESHOLDS": Env(runs=("env-thresholds-bad",)),
     "SWARMBENCH_THREADS": Env(("targets", "run", "tokio", "--port", "1"), "inf"),
     "SWARMBENCH_TARGET_BIND": Env(runs=("targets-run-host-bad",)),
@@ -285,6 +289,16 @@ RUNS: list[Run] = [
         ["declares no [systems.NAME]"]),
     Run("targets-url-not-loopback", SB("bench", "--targets", "{remote_url}"),
         ["mine: local mode only loads loopback", "192.0.2.1"]),
+    Run("locustfile-missing",
+        SB("bench", "--locustfile", "/nonexistent/mine.py", "--user-class", "A"),
+        ["--locustfile", "not a readable file"]),
+    Run("user-class-alone", SB("bench", "--user-class", "ApiUser"),
+        ["--locustfile and --user-class go together"]),
+    Run("env-user-class-alone", SB("bench"), ["--locustfile and --user-class go together"],
+        env={"SWARMBENCH_USER_CLASS": "ApiUser"}),
+    Run("user-class-not-in-file",
+        SB("bench", "--systems", "rust-std", "--locustfile", "{locustfile}", "--user-class",
+           "NoSuchUser"), ["NoSuchUser"]),
     Run("threshold-unknown-system",
         SB("bench", "--systems", "rust-std", "--threshold", "x:rps>1"), ["--threshold names x"]),
     Run("env-thresholds-bad", SB("bench"), ["SWARMBENCH_THRESHOLDS", "is not a finite number"],
@@ -638,8 +652,13 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
         '[systems.mine]\nlanguage = "go"\nversion = "1"\nurl = "http://192.0.2.1:8080/"\n'
     )
     (tmp_path / "allowlist").write_text("127.0.0.1:2\n")
+    (tmp_path / "mine.py").write_text(
+        "from locust import HttpUser, task\n\n\nclass ShopUser(HttpUser):\n"
+        "    @task\n    def home(self):\n        self.client.get('/')\n"
+    )
     return {
         "allowlist": str(tmp_path / "allowlist"),
+        "locustfile": str(tmp_path / "mine.py"),
         "remote_url": str(remote_url),
         "good": str(good),
         "corrupt": _results_folder(good, tmp_path / "corrupt", "run.json", cut=20),

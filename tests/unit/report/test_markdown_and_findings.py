@@ -244,7 +244,7 @@ def test_latency_by_request_name_for_a_users_locustfile(tmp_path: Path) -> None:
          "latency_us": {"p50": 450.0, "p99": 2100.0, "p99.9": 3000.0, "max": 9100.0}},
     ]  # fmt: skip
     fake.alter(rundir, "node-std", "on", "locust", by_name=names)
-    run = rundir.read_run()
+    run = rundir.read_run().raw
     run["parameters"].update(user_class="ShopUser", locustfile="/srv/shop/locustfile.py")
     rundir.write_run(run)
     md = _md(tmp_path)
