@@ -11,6 +11,7 @@ connection stops the tool on the worker host too, not only the local ssh.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -56,7 +57,11 @@ def _end_with_stdin() -> None:
     """SIGTERM this process once stdin ends; run_local's `finally` then stops the tool."""
 
     def watch() -> None:
-        sys.stdin.buffer.read()
+        # os.read, not sys.stdin: a daemon thread blocked in a buffered read holds its lock,
+        # and the interpreter aborts at exit when it finds the lock taken.
+        with contextlib.suppress(OSError):
+            while os.read(0, 4096):
+                pass
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, daemon=True).start()

@@ -35,7 +35,9 @@ def failure_reason(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def run_playbook(inv: Inventory, log_dir: Path, name: str, *args: str) -> None:
+def run_playbook(
+    inv: Inventory, log_dir: Path, name: str, *args: str, timeout_s: float = PLAYBOOK_TIMEOUT_S
+) -> None:
     """ansible-playbook on the inventory; output in RUN/ansible/NAME.log; UsageError on failure."""
     log_dir.mkdir(parents=True, exist_ok=True)
     ansible = Path(sys.executable).with_name("ansible-playbook")
@@ -48,11 +50,11 @@ def run_playbook(inv: Inventory, log_dir: Path, name: str, *args: str) -> None:
         out.flush()
         try:
             proc = processes.run(
-                cmd, timeout=PLAYBOOK_TIMEOUT_S, stdin=subprocess.DEVNULL, stdout=out,
+                cmd, timeout=timeout_s, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
-            took = f"took over {PLAYBOOK_TIMEOUT_S:g} s and was stopped"
+            took = f"took over {timeout_s:g} s and was stopped"
             raise UsageError(f"ansible-playbook ({name}) {took} (log: {log_file})") from None
     if proc.returncode != 0:
         reason = failure_reason(log_file.read_text(errors="replace"))

@@ -17,9 +17,13 @@ def _choices(allowed: tuple[str, ...], what: str):  # type: ignore[no-untyped-de
     def parse(text: str) -> list[str]:
         items = options.csv_list(text)
         unknown = [item for item in items if item not in allowed]
-        if unknown or not items:
-            named, known = ", ".join(unknown) or "nothing", ",".join(allowed)
-            raise options.invalid(text, f"names unknown {what} {named}; choose from {known}")
+        known = ",".join(allowed)
+        if not items:
+            raise options.invalid(text, f"names no {what}; choose from {known}")
+        if unknown:
+            raise options.invalid(
+                text, f"names unknown {what} {', '.join(unknown)}; choose from {known}"
+            )
         return items
 
     return parse

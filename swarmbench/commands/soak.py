@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     load.add_argument(
         "--interval",
-        type=options.duration(options.RUN_SECONDS),
+        type=options.duration(options.SAMPLE_INTERVAL_SECONDS),
         default=5.0,
         metavar="SPAN",
         help="time between samples (default 5s)",

@@ -107,11 +107,17 @@ class Number:
     def check(self, text: str, value: float) -> None:
         unit = f" {self.unit}" if self.unit else ""
         if self.open_low and value <= self.low:
-            raise invalid(text, f"must be greater than {self.low:g}{unit}")
+            raise invalid(text, f"must be greater than {_number_text(self.low)}{unit}")
         if value < self.low:
-            raise invalid(text, f"must be at least {self.low:g}{unit}")
+            raise invalid(text, f"must be at least {_number_text(self.low)}{unit}")
         if value > self.limit.high:
-            raise invalid(text, f"must be at most {self.limit.high:g}{unit}: {self.limit.why}")
+            high = _number_text(self.limit.high)
+            raise invalid(text, f"must be at most {high}{unit}: {self.limit.why}")
+
+
+def _number_text(value: float) -> str:
+    """2147483647 as 2,147,483,647 and 0.5 as 0.5: a bound as people read it."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def whole(limit: Limit, low: int = 1) -> Number:
@@ -164,7 +170,8 @@ class NumberList:
         if not items:
             raise invalid(text, "holds no numbers: give a comma-separated list like 100,250")
         if len(items) > self.most.high:
-            raise invalid(text, f"has more than {self.most.high:g} items: {self.most.why}")
+            most = _number_text(self.most.high)
+            raise invalid(text, f"has more than {most} items: {self.most.why}")
         values = []
         for item in items:
             try:
@@ -254,7 +261,8 @@ LOCAL_PROCESSES = Limit(256, "each is a Python process of ~40 MB on this machine
 RATE = Limit(10_000_000, "more than one Locust master's workers can offer (see swarmbench plan)")
 CELL_SECONDS = Limit(6 * 3600, "a longer cell is a soak: use swarmbench soak")
 SOAK_SECONDS = Limit(7 * 86400, "a soak keeps its samples in memory until it ends")
-RUN_SECONDS = Limit(3600, "each run of the matrix is repeated: an hour per run is already days")
+RUN_SECONDS = Limit(3600, "each run is repeated (rounds, modes, generators): hours in all already")
+SAMPLE_INTERVAL_SECONDS = Limit(3600, "a soak that samples less than hourly shows no trend")
 REQUESTS = Limit(2**31 - 1, "ab counts requests in a C int")
 REPEATS = Limit(100, "medians settle long before; each repeat reruns the whole matrix")
 PID = Limit(4_194_304, "Linux's largest pid_max")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import hosts
 import pytest
+from fakes.owned import OWNER_VAR, kill_owned, owned_processes
 
 pytestmark = pytest.mark.cluster
 
@@ -168,3 +170,45 @@ def test_bench_unknown_system(cluster: hosts.Cluster, tmp_path: Path) -> None:
     proc = _bench(cluster, inventory, tmp_path / "out", "--systems", "rust-std,no-such-server")
     _one_line_exit_2(proc, "unknown system 'no-such-server'")
     assert _services_running(cluster) == before
+
+
+def _wrk_on(cluster: hosts.Cluster, host: str) -> bool:
+    return cluster.ssh(host, "pgrep -x wrk", timeout=30).returncode == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
+def test_a_stopped_bench_leaves_no_wrk_on_the_worker(
+    cluster: hosts.Cluster, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Ctrl-C, or SIGKILL (the reaper stops the local ssh), during a wrk cell run over SSH on
+    the first worker host: wrk there stops too, and nothing of the bench runs here."""
+    worker = hosts.GROUPS["workers"][0]
+    token = f"cluster-{sig.name}-{tmp_path}"
+    env = {**hosts.ansible_env(cluster), "PYTHONPATH": str(hosts.ROOT), OWNER_VAR: token}
+    cmd = [*SWARMBENCH, "bench", "--inventory", str(hosts.write_inventory(cluster))]
+    cmd += ["--out", str(tmp_path / "run"), "--systems", "rust-std", "--keepalive", "on"]
+    cmd += ["--generators", "wrk", "--duration", "2m", "--warmup", "1s"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=hosts.ROOT, env=env
+    )
+    try:
+        deadline = time.monotonic() + BENCH_TIMEOUT_S
+        while not _wrk_on(cluster, worker):
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "wrk never ran on the worker host"
+            time.sleep(1)
+        proc.send_signal(sig)
+        proc.communicate(timeout=60)
+        deadline = time.monotonic() + 30
+        while _wrk_on(cluster, worker) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert not _wrk_on(cluster, worker), "wrk still runs on the worker host"
+        deadline = time.monotonic() + 20
+        while owned_processes(token) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not owned_processes(token)
+    finally:
+        kill_owned(token)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -492,7 +492,7 @@ def _number_bad(kind: options.Number) -> list[tuple[str, str]]:
     rows = [("inf", ""), ("nan", ""), ("-inf", ""), ("1e400", ""), ("²", ""), ("\u0661", "")]
     rows += [("", ""), ("ten", ""), ("1_000", "")]
     if kind.kind is int:
-        rows += [(str(int(kind.low) - 1), ""), ("1.5", ""), (str(int(kind.limit.high) + 1), "")]
+        rows += [(str(int(kind.low) - 1), ""), ("1.5", "")]
     else:
         below = kind.low if kind.open_low else kind.low - 1
         rows += [(repr(below), ""), (repr(kind.limit.high * 10), kind.limit.why)]
