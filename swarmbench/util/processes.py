@@ -35,6 +35,7 @@ from types import FrameType
 from typing import IO, Any
 
 from swarmbench.errors import UsageError
+from swarmbench.util import reaper
 
 #: How long a stopped process gets between SIGTERM and SIGKILL.
 STOP_TIMEOUT_S = 5.0
@@ -249,18 +250,8 @@ def stop(
         elif group:
             send(signal.SIGTERM)  # the leader had gone: what it forked may not have
         if group:  # what the leader forked gets the rest of the grace, then SIGKILL
-            while _group_alive(proc.pid) and time.monotonic() < deadline:
+            while reaper.group_alive(proc.pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
             send(signal.SIGKILL)
     finally:
         _registry.remove(proc.pid)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

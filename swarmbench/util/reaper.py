@@ -21,7 +21,8 @@ GRACE_S = 5.0
 POLL_S = 0.05
 
 
-def _alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """Some process of group `pgid` still exists."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -41,9 +42,9 @@ def stop_groups(groups: set[int], grace_s: float = GRACE_S) -> None:
     """SIGTERM each group, SIGKILL what is left after `grace_s`."""
     _signal(groups, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_alive(g) for g in groups):
+    while time.monotonic() < deadline and any(group_alive(g) for g in groups):
         time.sleep(POLL_S)
-    _signal([g for g in groups if _alive(g)], signal.SIGKILL)
+    _signal([g for g in groups if group_alive(g)], signal.SIGKILL)
 
 
 def read_groups(lines: Iterable[str]) -> set[int]:

@@ -26,7 +26,7 @@ from swarmbench.engine.httpclient import Client, Endpoint, Reason, RequestFailed
 from swarmbench.targets import verify
 
 EXAMPLES_PURE = 400
-EXAMPLES_SOCKET = 60
+EXAMPLES_SOCKET = 150
 #: A reader's limit small enough that generated bodies cross it now and then.
 LIMIT = 4096
 PROPERTY = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -209,6 +209,11 @@ class Trickler:
         self._done = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
+    def serve(self, pieces: list[bytes]) -> None:
+        """Answer the next connections with these pieces (at most 8 writes, 1 ms apart)."""
+        self.pieces = [*pieces[:7], b"".join(pieces[7:])]
+        self.pause_s, self.endless = 0.001, False
+
     def _accept(self) -> None:
         while not self._done.is_set():
             try:
@@ -257,8 +262,7 @@ FIXED_DETAILS = ("status ", "over ", "connection ", "bad ", "conflicting ", "chu
 def test_the_client_ends_every_request_in_a_size_or_a_fixed_failure(
     trickler: Trickler, data: bytes, cuts: list[int]
 ) -> None:
-    trickler.pieces, trickler.pause_s, trickler.endless = split(data, cuts)[:8], 0.001, False
-    trickler.pieces.append(b"".join(split(data, cuts)[8:]))
+    trickler.serve(split(data, cuts))
     client = Client(Endpoint("127.0.0.1", trickler.port, "/"), close=True, timeout=2.0)
     try:
         assert client.request() >= 0
@@ -275,8 +279,7 @@ def test_the_client_ends_every_request_in_a_size_or_a_fixed_failure(
 def test_verify_reads_every_input_to_a_response_or_an_error(
     trickler: Trickler, data: bytes, cuts: list[int]
 ) -> None:
-    trickler.pieces, trickler.pause_s, trickler.endless = split(data, cuts)[:8], 0.001, False
-    trickler.pieces.append(b"".join(split(data, cuts)[8:]))
+    trickler.serve(split(data, cuts))
     conn = verify.Conn("127.0.0.1", trickler.port, time.monotonic() + 2.0)
     try:
         conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
