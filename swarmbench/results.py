@@ -49,7 +49,12 @@ SUMMARY_COLUMNS = (
     "rss_peak_bytes",
     "generator_bound",
     "verdict",
+    "target_figures_missing",
 )
+#: summary.csv's target columns: "unknown" (not empty, never 0) when the cell ran but they could
+#: not be read; target_figures_missing says why
+TARGET_COLUMNS = ("target_cpu_percent", "cpu_us_per_request", "rss_peak_bytes")
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,8 @@ class CellResult:
         row["latency_mean_us"] = self.latency_us.get("mean")
         row["latency_p50_us"] = self.latency_us.get("p50")
         row["latency_p99_us"] = self.latency_us.get("p99")
+        if self.target_figures_missing and not self.failed:
+            row.update({k: UNKNOWN for k in TARGET_COLUMNS if row[k] is None})
         return row
 
     def as_dict(self) -> dict[str, Any]:

@@ -44,6 +44,8 @@ def describe(result: CellResult) -> Text:
         parts.append(f"p99 {p99:,.0f} µs")
     if result.cpu_us_per_request is not None:
         parts.append(f"target {result.cpu_us_per_request:.1f} µs CPU/req")
+    elif result.target_figures_missing:
+        parts.append("target CPU unknown")
     if result.failures:
         parts.append(f"{result.failures:,} failures")
     if result.generator_bound:

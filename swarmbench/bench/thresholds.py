@@ -96,8 +96,10 @@ class Miss:
         what, unit, _ = METRICS[t.metric]
         name = f"{cell.system}, keep-alive {cell.keepalive}, {cell.generator}"
         if self.value is None:
-            why = cell.verdict if cell.failed else "not measured"
-            return f"{name}: {t.metric} ({what}) n/a ({why}); threshold {t.text}"
+            state, why = "n/a", cell.verdict if cell.failed else "not measured"
+            if not cell.failed and t.metric == "cpu_us_per_request" and cell.target_figures_missing:
+                state, why = "unknown", cell.target_figures_missing
+            return f"{name}: {t.metric} ({what}) {state} ({why}); threshold {t.text}"
         by = abs(self.value - t.limit)
         share = f", {100 * by / abs(t.limit):.1f}%" if t.limit else ""
         suffix = f" {unit}" if unit else ""

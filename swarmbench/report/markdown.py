@@ -26,6 +26,7 @@ from swarmbench.report.model import (
     prometheus_missing_text,
     tables,
 )
+from swarmbench.results import UNKNOWN, CellResult
 
 TABLE_HEADER = (
     "rank",
@@ -62,13 +63,18 @@ def row_cells(row: Row) -> list[str]:
         fmt_num(c.latency_us.get("mean")),
         fmt_percentile(c.latency_us.get("p99"), c.latency_resolution_us),
         f"{c.failures:,}",
-        fmt_num(c.target_cpu_percent),
-        fmt_num(c.cpu_us_per_request),
+        _target(c, fmt_num(c.target_cpu_percent)),
+        _target(c, fmt_num(c.cpu_us_per_request)),
         fmt_num(row.prometheus_cpu_us),
-        fmt_bytes(c.rss_peak_bytes),
+        _target(c, fmt_bytes(c.rss_peak_bytes)),
         "yes" if c.generator_bound else "no",
         c.verdict,
     ]
+
+
+def _target(cell: CellResult, shown: str) -> str:
+    """A target figure as shown: "unknown" when it could not be read (the notes say why)."""
+    return UNKNOWN if shown == NA and cell.target_figures_missing else shown
 
 
 def profile_text(profile: dict[str, object]) -> str:

@@ -2,7 +2,7 @@
 
 Everything here is measured or published data and the sentences drawn from it; nothing here
 knows about Markdown or HTML. A figure a cell could not measure stays None and is rendered as
-"n/a" with its reason, never as 0.
+"n/a" with its reason (a target figure that could not be read: "unknown"), never as 0.
 """
 
 from __future__ import annotations
@@ -269,9 +269,10 @@ def _missing_notes(rows: list[Row]) -> list[str]:
             reasons.append(
                 f"{' and '.join(missing)} latency n/a: {cell.generator} did not report it"
             )
-        if cell.cpu_us_per_request is None or cell.target_cpu_percent is None:
+        if cell.target_figures_missing:  # the cell ran, its target could not be read
+            reasons.append(f"target figures unknown: {cell.target_figures_missing}")
+        elif cell.cpu_us_per_request is None or cell.target_cpu_percent is None:
             why = "no requests completed" if not cell.requests else "the target was not sampled"
-            why = cell.target_figures_missing or why
             reasons.append(f"target CPU n/a: {why}")
         if row.prometheus_cpu_us is None:
             reasons.append(prometheus_missing_text(cell))

@@ -8,6 +8,7 @@ collector or Locust master without a restart. Queries use the HTTP API through u
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import subprocess
@@ -86,24 +87,10 @@ class PrometheusAPI:
     def _api(self, endpoint: str, params: dict[str, str] | None) -> dict[str, Any]:
         """The answer's `data` object; PrometheusError for anything else, one line."""
         what = f"{endpoint} {params['query']!r}" if params else endpoint
-        url = f"{self.url}/api/v1/{endpoint}"
-        data = urllib.parse.urlencode(params).encode() if params else None
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, data=data),
-                                        timeout=self.timeout_s) as resp:  # fmt: skip
-                raw = resp.read(MAX_ANSWER_BYTES)
-        except urllib.error.HTTPError as exc:  # Prometheus' own errors are JSON; a proxy's not
-            raw = exc.read(MAX_ANSWER_BYTES) or b"{}"
-            status = f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timeout, bad URL
-            reason = getattr(exc, "reason", None) or exc
-            message = f"{what}: Prometheus at {self.url} did not answer ({reason})"
-            raise PrometheusError(message) from None
-        else:
-            status = "an answer"
+        status, raw = self._fetch(endpoint, params, what)
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             text = raw[:60].decode("latin-1").splitlines()[0] if raw.strip() else "empty"
             raise PrometheusError(f"{what}: {status} that is not JSON ({text!r})") from None
         if not isinstance(body, dict) or body.get("status") != "success":
@@ -112,6 +99,28 @@ class PrometheusAPI:
         if not isinstance(body.get("data"), dict):
             raise PrometheusError(f"{what}: an answer without a data object")
         return dict(body["data"])
+
+    def _fetch(self, endpoint: str, params: dict[str, str] | None, what: str) -> tuple[str, bytes]:
+        """("an answer" or "HTTP <code>", the body's first MAX_ANSWER_BYTES); PrometheusError
+        when no HTTP answer came: refused, a timeout, a reset, or bytes that are not HTTP."""
+        url = f"{self.url}/api/v1/{endpoint}"
+        data = urllib.parse.urlencode(params).encode() if params else None
+        try:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, data=data),
+                                            timeout=self.timeout_s) as resp:  # fmt: skip
+                    return "an answer", resp.read(MAX_ANSWER_BYTES)
+            except urllib.error.HTTPError as exc:  # Prometheus' own errors are JSON; a proxy's not
+                with exc:
+                    return f"HTTP {exc.code}", exc.read(MAX_ANSWER_BYTES) or b"{}"
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timeout, reset...
+            reason = getattr(exc, "reason", None) or exc
+            message = f"{what}: Prometheus at {self.url} did not answer ({reason})"
+            raise PrometheusError(message) from None
+        except http.client.HTTPException as exc:  # not HTTP, broken chunks, 100+ headers...
+            text = str(exc).splitlines()[0][:80] if str(exc).strip() else type(exc).__name__
+            message = f"{what}: Prometheus at {self.url} answered in broken HTTP ({text!r})"
+            raise PrometheusError(message) from None
 
 
 def _items(data: dict[str, Any], key: str, what: str) -> list[dict[str, Any]]:

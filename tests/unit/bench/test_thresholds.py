@@ -53,3 +53,11 @@ def test_check_names_each_miss_and_by_how_much() -> None:
     assert "p99_us 2,500 µs, limit <2,000 (missed by 500 µs, 25.0%)" in misses[0].text
     assert "n/a (failed: verification (status 200))" in misses[1].text
     assert thresholds.unknown_systems(limits, ("b", "c")) == ["a"]
+
+
+def test_a_cpu_threshold_on_unknown_figures_is_a_miss_that_says_why() -> None:
+    reason = "the monitor's Prometheus could not be read: HTTP 502"
+    cell = _cell("a", rps=900.0, requests=900, target_figures_missing=reason)
+    misses = thresholds.check([thresholds.parse("cpu_us_per_request<50")], [cell])
+    assert [m.value for m in misses] == [None]
+    assert f"cpu_us_per_request (target CPU per request) unknown ({reason})" in misses[0].text
