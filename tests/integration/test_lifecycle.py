@@ -1,12 +1,14 @@
-"""Whatever a command starts is stopped however the command ends: each ending signal, SIGKILL,
-a timeout. Each test runs the real command with an owner token in its environment, ends it,
-and then finds nothing carrying the token (processes.owned_processes: the reaper included,
-once done) and no port it listened on still open.
+"""Whatever a command starts is stopped however the command ends: Ctrl-C, SIGTERM, SIGHUP,
+SIGKILL (bench, soak, generator-bench, master-bench), a timeout. Each test runs the real command
+with an owner token in its environment, ends it, and then finds nothing carrying the token
+(processes.owned_processes: the reaper included, once done) and no port it listened on still
+open; a command ended by a signal it handles exits 128+signal with one line, no traceback.
 """
 
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -16,8 +18,17 @@ from pathlib import Path
 
 import psutil
 import pytest
-from fakes.owned import kill_owned, listening_ports, owned_env, owned_processes, port_listens
+from fakes.owned import (
+    OWNER_VAR,
+    kill_owned,
+    listening_ports,
+    owned_env,
+    owned_processes,
+    port_listens,
+)
 
+from swarmbench.generators import runner
+from swarmbench.generators.spec import LoadSpec
 from swarmbench.util import processes
 
 #: How long the stopped command's children (and its reaper) may take to be gone.
@@ -70,16 +81,28 @@ def _end_and_check(proc: subprocess.Popen[str], token: str, sig: signal.Signals)
     return proc.returncode, stderr
 
 
-@pytest.mark.parametrize(
-    ("sig", "code"),
-    [
-        (signal.SIGINT, 130),
-        (signal.SIGTERM, 128 + signal.SIGTERM),
-        (signal.SIGHUP, 128 + signal.SIGHUP),
-        (signal.SIGKILL, -signal.SIGKILL),
-    ],
-    ids=lambda v: v.name if isinstance(v, signal.Signals) else str(v),
-)
+#: each way a command is ended, with the exit status it ends with (SIGKILL: none of its own)
+ENDINGS = [
+    (signal.SIGINT, 130),
+    (signal.SIGTERM, 128 + signal.SIGTERM),
+    (signal.SIGHUP, 128 + signal.SIGHUP),
+    (signal.SIGKILL, -signal.SIGKILL),
+]
+
+
+def _ending_id(value: object) -> str:
+    return value.name if isinstance(value, signal.Signals) else str(value)
+
+
+def _check_ending(sig: signal.Signals, code: int, returncode: int, stderr: str) -> None:
+    """The command's own exit: 128+signal, no traceback, one line saying it was interrupted."""
+    assert returncode == code, stderr[-2000:]
+    if sig != signal.SIGKILL:
+        assert "Traceback" not in stderr
+        assert stderr.strip().splitlines()[-1].startswith("swarmbench: interrupted"), stderr
+
+
+@pytest.mark.parametrize(("sig", "code"), ENDINGS, ids=_ending_id)
 def test_bench_during_a_locust_cell_with_processes_leaves_nothing(
     tmp_path: Path, sig: signal.Signals, code: int
 ) -> None:
@@ -97,10 +120,7 @@ def test_bench_during_a_locust_cell_with_processes_leaves_nothing(
     finally:
         processes.stop(proc)
         kill_owned(token)
-    assert returncode == code, stderr[-2000:]
-    if sig != signal.SIGKILL:
-        assert "Traceback" not in stderr
-        assert stderr.strip().splitlines()[-1].startswith("swarmbench: interrupted"), stderr
+    _check_ending(sig, code, returncode, stderr)
     assert not list((out / "cells").glob("*.json"))  # the interrupted cell is dropped
 
 
@@ -141,9 +161,13 @@ CAPACITY = [
 
 
 @pytest.mark.parametrize(("name", "args", "ready"), CAPACITY, ids=[c[0] for c in CAPACITY])
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGKILL], ids=lambda s: s.name)
+@pytest.mark.parametrize(("sig", "code"), ENDINGS, ids=_ending_id)
 def test_capacity_commands_killed_leave_nothing(
-    name: str, args: list[str], ready: Callable[[list[str]], bool], sig: signal.Signals
+    name: str,
+    args: list[str],
+    ready: Callable[[list[str]], bool],
+    sig: signal.Signals,
+    code: int,
 ) -> None:
     token = f"lifecycle-{name}-{sig.name}-{time.monotonic_ns()}"
     proc = subprocess.Popen(
@@ -152,10 +176,11 @@ def test_capacity_commands_killed_leave_nothing(
     )  # fmt: skip
     try:
         _wait_for(f"{name}'s children", lambda: ready(_cmdlines(token)), proc)
-        _end_and_check(proc, token, sig)
+        returncode, stderr = _end_and_check(proc, token, sig)
     finally:
         processes.stop(proc)
         kill_owned(token)
+    _check_ending(sig, code, returncode, stderr)
 
 
 SPAWNER = textwrap.dedent(
@@ -197,3 +222,39 @@ def test_a_timeout_stops_the_whole_group(tmp_path: Path) -> None:
     with pytest.raises(subprocess.TimeoutExpired):
         processes.run(["sh", "-c", "sleep 300 & sleep 300"], timeout=1.0, env=owned_env(token))
     assert not owned_processes(token), _cmdlines(token)
+
+
+def test_a_locust_run_past_its_time_is_stopped_with_its_forked_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generator's own timeout (a hung Locust): the whole group goes, the workers
+    `locust --processes 2` forked included, not only the parent that forked them."""
+    token = f"generator-timeout-{time.monotonic_ns()}"
+    monkeypatch.setenv(OWNER_VAR, token)  # what run_local spawns inherits it
+    planned = runner._planned_s
+
+    def planned_once_forked(spec: LoadSpec) -> float:
+        # Read just after the spawn: wait for the forked workers, then let the timeout fire.
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while sum("--processes" in c for c in _cmdlines(token)) < 3:
+            assert time.monotonic() < deadline, "Locust never forked its two workers"
+            time.sleep(0.2)
+        assert planned(spec) == 600.0
+        return 0.0
+
+    monkeypatch.setattr(runner, "_planned_s", planned_once_forked)
+    monkeypatch.setattr(runner, "GRACE_S", 0.5)
+    with socket.socket() as silent:  # accepts connections, never answers: no load to speak of
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        spec = LoadSpec(url, keepalive=True, connections=2, duration_s=600.0, workers=2)
+        try:
+            with pytest.raises(RuntimeError, match="locust did not finish in time"):
+                runner.run_local(runner.by_name("locust"), spec, tmp_path / "work")
+            deadline = time.monotonic() + GONE_WITHIN_S
+            while owned_processes(token) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not owned_processes(token), _cmdlines(token)
+        finally:
+            kill_owned(token)
