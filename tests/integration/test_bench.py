@@ -110,7 +110,8 @@ def test_partial_resume_reruns_the_failed_and_missing_cells_only_with_the_same_p
     tmp_path: Path, bench_first_cell: Callable[[str, Path], subprocess.Popen[str]]
 ) -> None:
     """A run stopped mid-way with one failed cell: the rerun runs that cell again and the one
-    never run; other parameters are refused in one line unless --resume-anyway."""
+    never run (with --keep-failed a failed cell stays as it is); other parameters are refused in
+    one line unless --resume-anyway."""
     out = tmp_path / "run"
     proc = bench_first_cell("node-std", out)  # wrk, keep-alive on then off, 3 s cells
     proc.send_signal(signal.SIGINT)
@@ -130,6 +131,14 @@ def test_partial_resume_reruns_the_failed_and_missing_cells_only_with_the_same_p
     assert cells["node-std.keepalive-on.wrk"].started_at > first[0].started_at
     assert RunDir(out).read_run().run_id == run_id
 
+    fake_rundir.alter(RunDir(out), "node-std", "off", "wrk", verdict="failed: injected again")
+    kept = bench(*same, "--keep-failed", "--out", str(out), timeout=120)
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    assert kept.stderr.count("done before, skipped") == 2, kept.stderr[-2000:]
+    assert RunDir(out).finished(cells["node-std.keepalive-off.wrk"].key).verdict == (
+        "failed: injected again"
+    )
+
     other = [*same[:-3], "4s", "--warmup", "1s"]
     refused = bench(*other, "--out", str(out), timeout=60)
     assert refused.returncode == 2
@@ -139,6 +148,7 @@ def test_partial_resume_reruns_the_failed_and_missing_cells_only_with_the_same_p
 
     mixed = bench(*other, "--resume-anyway", "--out", str(out), timeout=120)
     assert mixed.returncode == 0, mixed.stderr[-2000:]
-    assert mixed.stderr.count("done before, skipped") == 2
+    assert mixed.stderr.count("done before, skipped") == 1  # the failed one runs again
+    assert "failed before (failed: injected again), again" in mixed.stderr
     resumed = RunDir(out).read_run().resumed
     assert [r["differences"] for r in resumed] == [["profile.duration_s 3.0 -> 4.0"]]
