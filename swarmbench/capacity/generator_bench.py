@@ -21,7 +21,7 @@ from swarmbench.errors import UsageError
 from swarmbench.generators.ab import Ab
 from swarmbench.generators.locust import Locust
 from swarmbench.generators.runner import require_tool, run_local
-from swarmbench.generators.spec import Generator, GeneratorRun, LoadSpec
+from swarmbench.generators.spec import Generator, LoadSpec
 from swarmbench.generators.wrk import Wrk
 from swarmbench.targets import process, registry
 from swarmbench.util import atomic, pinning, processes
@@ -35,8 +35,8 @@ AB_MIN_REQUESTS = 1000
 AB_TIME_LIMIT_FACTOR = 2.0
 
 # Stock Locust users for comparison, written next to the run (they are not part of the
-# product, so they do not live in locustfiles/). They register swarmbench's hooks for the
-# CPU meter and the latency JSON's window.
+# product, so they do not live in locustfiles/). swarmbench's plugin counts their requests
+# (events.request) and measures the CPU over the latency JSON's window.
 STOCK_LOCUSTFILE = textwrap.dedent(
     """
     from locust import FastHttpUser, HttpUser, task
@@ -69,11 +69,7 @@ STOCK_LOCUSTFILE = textwrap.dedent(
 
 
 class StockLocust(Locust):
-    """Locust's own FastHttpUser or HttpUser, run like swarmbench's users.
-
-    Their requests bypass swarmbench's recorder, so the latency JSON counts none: requests and
-    failures come from Locust's --json-file; the window and its CPU still from the latency JSON.
-    """
+    """Locust's own FastHttpUser or HttpUser, run like swarmbench's users, with its plugin."""
 
     def __init__(self, name: str, client: str) -> None:
         self.name = name
@@ -89,18 +85,7 @@ class StockLocust(Locust):
 
     def command(self, spec: LoadSpec, workdir: Path) -> list[str]:
         # Stock users join host and path: "http://h:p/" + "/" would be "//".
-        *cmd, user = super().command(replace(spec, url=spec.url.rstrip("/")), workdir)
-        return [*cmd, "--json-file", str(workdir / "locust-stats"), user]
-
-    def parse(self, stdout: str, workdir: Path) -> GeneratorRun:
-        run = super().parse(stdout, workdir)
-        stats = json.loads((workdir / "locust-stats.json").read_text())
-        run.requests = sum(int(entry["num_requests"]) for entry in stats)
-        run.failures = sum(int(entry["num_failures"]) for entry in stats)
-        run.failures_by_reason = {"failed": run.failures} if run.failures else {}
-        run.rps = run.requests / run.duration_s if run.duration_s else 0.0
-        run.latency_us = {}  # swarmbench's histogram saw none of these requests
-        return run
+        return super().command(replace(spec, url=spec.url.rstrip("/")), workdir)
 
 
 #: generator-bench's generators by the names its CLI and table use.

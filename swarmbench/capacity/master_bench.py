@@ -78,7 +78,11 @@ class Row:
     sent_requests: int
     master_requests: int
     locust_requests: int
+    #: totals and every request name's count alike in what was sent, the master's latency JSON
+    #: and Locust's own stats
     exact: bool
+    #: request names the master's latency JSON holds
+    names: int
     report_bytes_median: int
     report_bytes_max: int
 
@@ -101,6 +105,8 @@ class Settings:
     sim_cpus: tuple[int, ...]
     workdir: Path
     attach_timeout_s: float = 120.0
+    #: request names each simulated worker's load is split over
+    names: int = 1
 
 
 def fd_limit() -> int:
@@ -158,7 +164,7 @@ def sim_command(n: int, index: int, count: int, port: int, s: Settings) -> list[
     return [
         sys.executable, "-m", "swarmbench.capacity.workersim", "--port", str(port),
         "--workers", str(count), "--prefix", f"sim{n}p{index}", "--seed", str(index + 1),
-        "--rate-per-worker", repr(s.rate_per_worker),
+        "--rate-per-worker", repr(s.rate_per_worker), "--names", str(s.names),
         "--max-seconds", repr(s.attach_timeout_s + s.duration_s + 60),
         "--out", str(sim_out(n, index, s)),
     ]  # fmt: skip
@@ -291,6 +297,12 @@ def _row(n: int, s: Settings, samples: _Samples, master_log: Path, procs: int) -
     entries = _read_json(s.workdir / f"master-{n}-locust.json") or []
     locust_requests = sum(int(e["num_requests"]) for e in entries)
     master_requests = int(latency.get("requests", -1))
+    sent_by_name: dict[str, int] = {}
+    for w in workers.values():
+        for name, count in w.get("by_name", {}).items():
+            sent_by_name[name] = sent_by_name.get(name, 0) + int(count)
+    master_by_name = {e["name"]: int(e["requests"]) for e in latency.get("by_name", [])}
+    locust_by_name = {e["name"]: int(e["num_requests"]) for e in entries}
     cpu, peak = _cpu(samples, samples.cpu, s.duration_s)
     sim_cpu, _ = _cpu(samples, samples.sim_cpu, s.duration_s)
     wait, _ = _cpu(samples, samples.wait, s.duration_s)
@@ -312,7 +324,10 @@ def _row(n: int, s: Settings, samples: _Samples, master_log: Path, procs: int) -
         sent_requests=sent,
         master_requests=master_requests,
         locust_requests=locust_requests,
-        exact=sent > 0 and sent == master_requests == locust_requests,
+        exact=sent > 0
+        and sent == master_requests == locust_requests
+        and sent_by_name == master_by_name == locust_by_name,
+        names=len(master_by_name),
         report_bytes_median=int(statistics.median(sizes)) if sizes else 0,
         report_bytes_max=sizes[-1] if sizes else 0,
     )

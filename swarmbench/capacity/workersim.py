@@ -8,8 +8,9 @@ memory, spawning / spawning_complete on spawn, a stats report every WORKER_REPOR
 report on swarmbench_freeze, client_stopped / client_ready on stop, and leaves on quit.
 
 The load itself is not generated: each report carries one of a few pre-drawn intervals (a
-realistic lognormal latency spread at --rate-per-worker), so thousands of workers cost the
-simulator little. What was sent is tallied per worker for the exact-totals check, and the
+realistic lognormal latency spread at --rate-per-worker, split evenly over --names request
+names, each its own Locust stats entry and swarmbench histogram), so thousands of workers cost
+the simulator little. What was sent is tallied per worker for the exact-totals check, and the
 master's answer to each heartbeat gives a round trip: how long messages queue at the master.
 
     python -m swarmbench.capacity.workersim --port 5557 --workers 250 --prefix sim0 --out sim0.json
@@ -35,7 +36,13 @@ from locust.rpc import Message, zmqrpc
 from locust.stats import RequestStats, StatsEntry, StatsError, bucket_response_time
 
 from swarmbench.engine.latency import LatencyHistogram
-from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, report_payload
+from swarmbench.engine.worker_report import (
+    FREEZE_MESSAGE,
+    MAX_NAMES,
+    REPORT_KEY,
+    NameTally,
+    report_payload,
+)
 from swarmbench.util import atomic, options
 
 log = logging.getLogger(__name__)
@@ -49,7 +56,7 @@ SAMPLES_PER_TEMPLATE = 150_000
 FAILURE_ONE_IN = 5_000
 #: Latency spread of a loopback keep-alive run: median ~500 us, a tail to tens of ms.
 LOGNORMAL_MU, LOGNORMAL_SIGMA = 6.2, 0.7
-NAME, METHOD, USER_CLASS = "/", "GET", "KeepAliveUser"
+METHOD, USER_CLASS = "GET", "KeepAliveUser"
 #: Loaded reports per worker whose serialised size is measured (the size barely varies).
 SIZED_REPORTS = 3
 #: Spread the workers' timers so they do not all fire in the same millisecond.
@@ -58,12 +65,19 @@ CONNECT_STAGGER_S = 2.0
 SIM_WORKERS = options.Limit(20_000, "each simulated worker holds a socket in one process")
 SIM_RATE = options.Limit(10_000_000, "far beyond what one worker core can offer")
 SEEDS = options.Limit(2**32 - 1, "random.seed takes any int; 32 bits are plenty")
+NAMES = options.Limit(MAX_NAMES, "the master keeps that many request names apart")
+
+
+def request_name(index: int, names: int) -> str:
+    """The simulated request names: "/" alone, or "/n0" .. "/n9" for ten."""
+    return "/" if names == 1 else f"/n{index}"
 
 
 @dataclass
 class Interval:
-    """One report's worth of requests: counts for Locust's entry and swarmbench's histogram."""
+    """One name's report's worth of requests: counts for Locust's entry and the histogram."""
 
+    name: str
     requests: int
     failures: int
     response_times: dict[int, int]
@@ -73,7 +87,11 @@ class Interval:
     latency: LatencyHistogram
 
 
-def draw_interval(rng: random.Random, requests: int) -> Interval:
+#: One report's intervals, one per request name.
+Report = list[Interval]
+
+
+def draw_interval(rng: random.Random, requests: int, name: str = "/") -> Interval:
     """A realistic interval: lognormal microsecond latencies scaled to `requests` samples."""
     draws = range(min(requests, SAMPLES_PER_TEMPLATE))
     samples = [int(rng.lognormvariate(LOGNORMAL_MU, LOGNORMAL_SIGMA)) + 1 for _ in draws]
@@ -87,6 +105,7 @@ def draw_interval(rng: random.Random, requests: int) -> Interval:
         ms[key] = ms.get(key, 0) + scale
     count = latency.count
     return Interval(
+        name=name,
         requests=count,
         failures=count // FAILURE_ONE_IN,
         response_times=ms,
@@ -97,46 +116,59 @@ def draw_interval(rng: random.Random, requests: int) -> Interval:
     )
 
 
-def draw_intervals(seed: int, rate_per_worker: float) -> list[Interval]:
+def draw_intervals(seed: int, rate_per_worker: float, names: int = 1) -> list[Report]:
     rng = random.Random(seed)
     per_report = int(rate_per_worker * runners.WORKER_REPORT_INTERVAL)
-    return [draw_interval(rng, int(per_report * rng.uniform(0.9, 1.1))) for _ in range(TEMPLATES)]
+    share = per_report / names
+    return [
+        [
+            draw_interval(rng, int(share * rng.uniform(0.9, 1.1)), request_name(i, names))
+            for i in range(names)
+        ]
+        for _ in range(TEMPLATES)
+    ]
 
 
-def stats_report(interval: Interval | None, now: float) -> dict[str, Any]:
+def stats_report(report: Report | None, now: float) -> dict[str, Any]:
     """Locust's part of a worker report: entries serialised by Locust's own StatsEntry."""
     stats = RequestStats()
-    if interval is None:
+    if not report:
         return {"stats": [], "stats_total": stats.total.get_stripped_report(), "errors": {}}
-    entries = (stats.get(NAME, METHOD), stats.total)
-    per_second = interval.requests // int(runners.WORKER_REPORT_INTERVAL)
     first_second = int(now) - int(runners.WORKER_REPORT_INTERVAL) + 1
-    for entry in entries:
-        _fill(entry, interval, now, first_second, per_second)
-    error = StatsError(METHOD, NAME, "ConnectionResetError(104, 'Connection reset by peer')")
-    error.occurrences = interval.failures
-    key = StatsError.create_key(METHOD, NAME, error.error)
-    errors = {key: error.serialize()} if interval.failures else {}
+    errors = {}
+    for interval in report:
+        per_second = interval.requests // int(runners.WORKER_REPORT_INTERVAL)
+        for entry in (stats.get(interval.name, METHOD), stats.total):
+            _fill(entry, interval, now, first_second, per_second)
+        if interval.failures:
+            error = StatsError(
+                METHOD, interval.name, "ConnectionResetError(104, 'Connection reset by peer')"
+            )
+            error.occurrences = interval.failures
+            errors[StatsError.create_key(METHOD, interval.name, error.error)] = error.serialize()
     return {
-        "stats": [entries[0].get_stripped_report()],
-        "stats_total": entries[1].get_stripped_report(),
+        "stats": stats.serialize_stats(),
+        "stats_total": stats.total.get_stripped_report(),
         "errors": errors,
     }
 
 
 def _fill(entry: StatsEntry, it: Interval, now: float, first_second: int, per_s: int) -> None:
-    entry.num_requests = it.requests
-    entry.num_failures = it.failures
-    entry.total_response_time = it.total_ms  # type: ignore[assignment]
-    entry.min_response_time = it.min_ms  # type: ignore[assignment]
-    entry.max_response_time = it.max_ms  # type: ignore[assignment]
-    entry.response_times.update(it.response_times)
-    entry.total_content_length = 5 * entry.num_requests
+    """Add one name's interval to a Locust entry (the total entry gets every name's)."""
+    entry.num_requests += it.requests
+    entry.num_failures += it.failures
+    entry.total_response_time += it.total_ms  # type: ignore[assignment]
+    low = entry.min_response_time
+    entry.min_response_time = it.min_ms if low is None else min(low, it.min_ms)  # type: ignore[assignment]
+    entry.max_response_time = max(entry.max_response_time, it.max_ms)  # type: ignore[assignment]
+    for bucket, count in it.response_times.items():
+        entry.response_times[bucket] += count
+    entry.total_content_length += 5 * it.requests
     entry.last_request_timestamp = now
     for k in range(int(runners.WORKER_REPORT_INTERVAL)):
-        entry.num_reqs_per_sec[first_second + k] = per_s
+        entry.num_reqs_per_sec[first_second + k] += per_s
     if it.failures:
-        entry.num_fail_per_sec[int(now)] = it.failures
+        entry.num_fail_per_sec[int(now)] += it.failures
 
 
 @dataclass
@@ -145,6 +177,8 @@ class Tally:
 
     requests: int = 0
     failures: int = 0
+    #: request name -> requests sent under it
+    by_name: dict[str, int] = field(default_factory=dict)
     reports: int = 0
     report_bytes: list[int] = field(default_factory=list)
     #: (epoch second a heartbeat was sent, seconds until the master's answer arrived)
@@ -154,7 +188,7 @@ class Tally:
 class SimWorker:
     """One simulated worker: a Locust rpc Client and the three loops a WorkerRunner runs."""
 
-    def __init__(self, host: str, port: int, ident: str, intervals: list[Interval]) -> None:
+    def __init__(self, host: str, port: int, ident: str, intervals: list[Report]) -> None:
         self.id = ident
         # A context per worker, as each real worker process has: a context shared by all the
         # simulated workers batched their messages and halved the master's CPU per worker.
@@ -220,29 +254,34 @@ class SimWorker:
 
     def _send_stats(self, *, final: bool) -> None:
         loaded = self.users > 0 and not self.frozen and self.state == runners.STATE_RUNNING
-        interval = self.intervals[self.turn % len(self.intervals)] if loaded else None
+        report = self.intervals[self.turn % len(self.intervals)] if loaded else []
         self.turn += 1
-        data = stats_report(interval, time.time())
+        data = stats_report(report, time.time())
         data["user_classes_count"] = {USER_CLASS: self.users} if self.users else {}
         data["user_count"] = self.users
-        latency = interval.latency if interval else LatencyHistogram()
-        requests = interval.requests if interval else 0
-        failures = {"reset": interval.failures} if interval and interval.failures else {}
+        names = {
+            (METHOD, it.name): NameTally(it.latency, it.requests, it.failures) for it in report
+        }
+        failed = sum(it.failures for it in report)
         cpu = 0.6 * runners.WORKER_REPORT_INTERVAL
         data[REPORT_KEY] = report_payload(
-            latency, requests, failures, cpu, runners.WORKER_REPORT_INTERVAL, final=final
-        )
+            names, {"reset": failed} if failed else {}, cpu, runners.WORKER_REPORT_INTERVAL,
+            final=final,
+        )  # fmt: skip
         msg = Message("stats", data, self.id)
         self.client.send(msg)
         self.tally.reports += 1
+        requests = sum(it.requests for it in report)
         if requests and len(self.tally.report_bytes) < SIZED_REPORTS:
             self.tally.report_bytes.append(len(msg.serialize()))
         self.tally.requests += requests
-        self.tally.failures += interval.failures if interval else 0
+        self.tally.failures += failed
+        for it in report:
+            self.tally.by_name[it.name] = self.tally.by_name.get(it.name, 0) + it.requests
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    intervals = draw_intervals(args.seed, args.rate_per_worker)
+    intervals = draw_intervals(args.seed, args.rate_per_worker, args.names)
     workers = [
         SimWorker(args.host, args.port, f"{args.prefix}_{i:05d}", intervals)
         for i in range(args.workers)
@@ -256,6 +295,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             w.id: {
                 "requests": w.tally.requests,
                 "failures": w.tally.failures,
+                "by_name": w.tally.by_name,
                 "reports": w.tally.reports,
                 "report_bytes": w.tally.report_bytes,
                 "rtt_s": [(round(t, 3), round(x, 6)) for t, x in w.tally.rtt_s],
@@ -277,6 +317,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rate-per-worker", type=options.real(SIM_RATE), default=40_000.0, metavar="R",
         help="requests/s each simulated worker reports (40,000: one fast-user core)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--names", type=options.whole(NAMES), default=1, metavar="N",
+        help="request names the load is split over (each its own stats entry and histogram)",
     )  # fmt: skip
     parser.add_argument("--seed", type=options.whole(SEEDS, low=0), default=1)
     parser.add_argument("--max-seconds", type=options.real(options.RUN_SECONDS), default=300.0)

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from swarmbench.capacity import master_bench
+from swarmbench.capacity import master_bench, workersim
 from swarmbench.util import atomic, options
 
 #: Simulated workers per run: each holds a ZeroMQ socket, so descriptors run out first.
@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="requests/s each simulated worker reports (40000: one fast-user core)",
     )  # fmt: skip
     parser.add_argument(
+        "--names", type=options.whole(workersim.NAMES), metavar="N",
+        default=options.env("MASTERBENCH_NAMES", "1"),
+        help="request names each worker's load is split over, each merged apart (1)",
+    )  # fmt: skip
+    parser.add_argument(
         "--master-cpu", type=options.whole(options.CPU, low=0), metavar="CPU",
         default=options.env("MASTERBENCH_MASTER_CPU"),
         help="the core the master gets to itself (default: the first); workers get the rest",
@@ -65,7 +70,8 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
     console.width = max(console.width, 160)  # the table's 15 columns
     console.print(
         f"master on CPU {master_cpu}, simulated workers on CPU {','.join(map(str, sim_cpus))}; "
-        f"{args.duration:g} s per count, {args.rate_per_worker:,.0f} req/s per worker, "
+        f"{args.duration:g} s per count, {args.rate_per_worker:,.0f} req/s per worker "
+        f"over {args.names} request name{'s' if args.names > 1 else ''}, "
         f"Locust's intervals; {master_bench.cpu_count_note()}"
     )
 
@@ -79,7 +85,7 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         settings = master_bench.Settings(
-            args.duration, args.rate_per_worker, master_cpu, sim_cpus, workdir
+            args.duration, args.rate_per_worker, master_cpu, sim_cpus, workdir, names=args.names
         )
         rows = master_bench.run(args.workers, settings, progress)
     console.print(_table(rows))
@@ -100,6 +106,7 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
         )
     if args.out:
         meta = {"duration_s": args.duration, "rate_per_worker": args.rate_per_worker,
+                "names": args.names,
                 "master_cpu": master_cpu, "sim_cpus": list(sim_cpus),
                 "machine": master_bench.cpu_count_note()}  # fmt: skip
         master_bench.write_json(args.out, rows, meta)

@@ -2,7 +2,8 @@
 
 http1         HTTP/1.x response framing (pure functions over bytes), shared with verify
 httpclient    the gevent GET client, failures by a fixed set of reasons
-users         KeepAliveUser, CloseUser and the per-process Recorder (batched Locust stats)
+users         KeepAliveUser and CloseUser, swarmbench's own fast users
+recorder      the per-process Recorder: every request of every User class, per request name
 latency       the microsecond HDR histogram, its delta encoding for worker reports
 worker_report the report a worker sends the master, defined once for both sides
 run_state     the master's state of a run: merged histogram, totals, lost workers

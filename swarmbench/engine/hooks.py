@@ -1,21 +1,26 @@
 """The one place where swarmbench hooks into Locust: command-line options and event listeners.
 
-`register()` is called once by locustfiles/http.py at import, before Locust builds its runner,
-so this module's report_to_master listener runs before Locust's own and a worker's batched
-counts are in every report. What each role does:
+`register()` is called once per process at import (locustfiles/http.py, or swarmbench.
+locust_plugin in anyone's locustfile), before Locust builds its runner, so this module's
+report_to_master listener runs before Locust's own and a worker's batched counts are in every
+report. What each role does:
 
-worker   on report_to_master: flush the batch, ship the histogram since the last report
-         (LatencyHistogram.encode_delta: only the recorded span of buckets, zlib'd varints,
-         raw bytes; the master adds it in place) and counts by
-         failure reason. On the master's "swarmbench_freeze": stop counting, send a final
-         report at once.
-master   on worker_report: merge into the run's cumulative histogram and totals, sample the
+worker   counts every request of every User class (engine.recorder: an events.request listener,
+         swarmbench's users directly), per request name. On report_to_master: ship each name's
+         histogram since the last report (LatencyHistogram.encode_delta: only the recorded span
+         of buckets, zlib'd varints, raw bytes; the master adds it in place) and counts. On the
+         master's "swarmbench_freeze": stop the users (so every request they made is in both
+         Locust's stats and swarmbench's), stop counting, send a final report at once.
+master   on worker_report: merge into the run's per-name histograms and totals, sample the
          worker's CPU. A worker Locust marks missing (no heartbeat for ~3 s, e.g. killed) is
          recorded as lost, with when, and the requests/s the others offered after it. On
          test_stopping: ask every live worker for its final report; on test_stop: wait for
          them, so totals are exact, then write the latency JSON. The run's state and its
-         merging live in master_run_state, the JSON in latency_json.
-local    (standalone) the process's own recorder is the run; its CPU comes from psutil.
+         merging live in run_state, the JSON in latency_json.
+local    (standalone) the process records like a worker and reports to itself every second.
+
+Locust's stats resets (--reset-stats once spawning completes, the web UI's reset) reset
+swarmbench's counts on the same nodes at the same moments, so both keep counting alike.
 
 The report's format and the freeze message's name are defined in worker_report, which the
 worker simulator (workersim) uses too.
@@ -57,16 +62,17 @@ from swarmbench.engine.latency_json import (
     summary_text,
 )
 from swarmbench.engine.latency_route import add_latency_route
-from swarmbench.engine.run_state import RunState, WorkerTally
-from swarmbench.engine.users import recorder_for
-from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, read_report, report_payload
+from swarmbench.engine.recorder import Recorder, others_listen, recorder_for
+from swarmbench.engine.run_state import RunState
+from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, read_report
 from swarmbench.errors import UsageError
 from swarmbench.util import atomic, options
 
 log = logging.getLogger(__name__)
 
 USERS_MESSAGE = "swarmbench_users"
-CPU_SAMPLE_INTERVAL_S = 1.0
+#: How often a standalone Locust reports to itself (its CPU samples and interval log follow).
+LOCAL_REPORT_INTERVAL_S = 1.0
 DEFAULT_METRICS_BIND = "127.0.0.1:9646"
 #: How often the master looks for workers Locust has marked missing.
 LOST_WORKER_POLL_S = 0.5
@@ -95,13 +101,28 @@ def _role(environment: Environment) -> str:
     return "master" if isinstance(runner, MasterRunner) else "local"
 
 
+def current_state(environment: Environment) -> RunState | None:
+    """The current run's state on the master or a standalone Locust, up to date when read."""
+    state = _proc.state
+    if state is None or state.environment is not environment:
+        return None
+    if _role(environment) == "local" and state.started and not state.stopped:
+        _report_locally(state, recorder_for(environment))
+    return state
+
+
 def master_latency(environment: Environment) -> LatencyHistogram:
-    """The run's merged cumulative histogram on the master; the process's own when standalone."""
-    if _role(environment) == "local":
-        return recorder_for(environment).latency
-    if _proc.state is None or _proc.state.environment is not environment:
-        return LatencyHistogram()
-    return _proc.state.latency
+    """The run's merged cumulative histogram on the master or a standalone Locust."""
+    state = current_state(environment)
+    return state.latency if state is not None else LatencyHistogram()
+
+
+def _report_locally(state: RunState, recorder: Recorder) -> None:
+    """A standalone Locust's report to itself: what was counted since, merged into the run."""
+    cpu_s, wall_s = state.meter.read()
+    report = read_report({REPORT_KEY: recorder.take_report(cpu_s, wall_s)})
+    assert report is not None
+    state.merge_report("local", report)
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -156,6 +177,8 @@ def _fail(message: str) -> None:
 def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
     security.install(environment, runner, kwargs.get("web_ui"), _fail)
     role = _role(environment)
+    if role != "master":
+        environment.events.request.add_listener(recorder_for(environment).on_request)
     if role == "worker":
         _proc.worker_env = environment
         runner.register_message(FREEZE_MESSAGE, _on_freeze)
@@ -202,25 +225,19 @@ def on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: Any) ->
     env = _proc.worker_env
     if env is None:
         return
-    recorder = recorder_for(env)
-    recorder.flush()
     meter = _proc.worker_meter or CpuMeter()
     _proc.worker_meter = meter
     cpu_s, wall_s = meter.read()
-    data[REPORT_KEY] = report_payload(
-        recorder.latency, recorder.requests, recorder.failures, cpu_s, wall_s, final=recorder.frozen
-    )
-    recorder.latency.reset()
-    recorder.requests = 0
-    recorder.failures.clear()
+    data[REPORT_KEY] = recorder_for(env).take_report(cpu_s, wall_s)
 
 
 def _on_freeze(environment: Environment, msg: Message, **_kwargs: Any) -> None:
-    recorder = recorder_for(environment)
-    recorder.flush()
-    recorder.frozen = True
+    """Stop the users first: a request they finish while stopping reaches Locust's stats, any
+    other listener and swarmbench alike, and the final report carries it to the master."""
     runner = environment.runner
     assert isinstance(runner, WorkerRunner)
+    runner.stop()  # Locust's own "stop" message, arriving next, then finds nothing to stop
+    recorder_for(environment).frozen = True
     runner._send_stats()  # the final report now, not at the next 3 s tick
 
 
@@ -253,7 +270,9 @@ def yield_after_report(**_kwargs: Any) -> None:
 
 def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     role = _role(environment)
-    recorder_for(environment).reset()
+    recorder = recorder_for(environment)
+    recorder.restart()
+    recorder.fire_successes = others_listen(environment.events.request, recorder.on_request)
     if role == "worker":
         _proc.worker_meter = CpuMeter()
         return
@@ -269,7 +288,7 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
         # Custom options travel to workers in every spawn message: pacing needs the total.
         environment.parsed_options.swarmbench_users = runner.target_user_count
     if role == "local":
-        state.sampler = gevent.spawn(_sample_own_cpu, state)
+        state.sampler = gevent.spawn(_report_locally_every_interval, state, recorder)
     else:
         state.sampler = gevent.spawn(_watch_workers, state, runner)
 
@@ -292,24 +311,40 @@ def on_heartbeat(client_id: str, timestamp: float, **_kwargs: Any) -> None:
         _proc.state.last_seen[client_id] = timestamp
 
 
-def _sample_own_cpu(state: RunState) -> None:
-    tally = state.workers.setdefault("local", WorkerTally())
-    meter = CpuMeter()
+def _report_locally_every_interval(state: RunState, recorder: Recorder) -> None:
     while True:
-        gevent.sleep(CPU_SAMPLE_INTERVAL_S)
-        cpu_s, wall_s = meter.read()
-        tally.cpu_samples.append(100 * cpu_s / wall_s)
+        gevent.sleep(LOCAL_REPORT_INTERVAL_S)
+        _report_locally(state, recorder)
 
 
 def on_spawning_complete(user_count: int, **_kwargs: Any) -> None:
+    env = _proc.worker_env
+    if env is not None:
+        if env.reset_stats:  # Locust's worker resets its stats now too (Runner.__init__)
+            recorder_for(env).clear()
+        return
     state = _proc.state
     if state is None:
         return
     env = state.environment
+    if env.reset_stats:
+        _reset_counts(state)
     if env.parsed_options is not None:
         env.parsed_options.swarmbench_users = user_count
     if isinstance(env.runner, MasterRunner):
         env.runner.send_message(USERS_MESSAGE, {"users": user_count})
+
+
+def on_reset_stats(**_kwargs: Any) -> None:
+    """The web UI's reset (on the master or a standalone Locust; workers keep reporting)."""
+    if _proc.state is not None and _proc.state.started:
+        _reset_counts(_proc.state)
+
+
+def _reset_counts(state: RunState) -> None:
+    if _role(state.environment) == "local":
+        recorder_for(state.environment).clear()
+    state.reset_counts(time.time())
 
 
 def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
@@ -319,17 +354,7 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
         return
     state.stopped = time.time()
     if role == "local":
-        recorder = recorder_for(environment)
-        recorder.flush()
-        recorder.frozen = True
-        state.requests = recorder.requests
-        state.failures = dict(recorder.failures)
-        tally = state.workers.setdefault("local", WorkerTally())
-        tally.requests = recorder.requests
-        tally.cpu_seconds = state.meter.read()[0]
-        if state.sampler is not None:
-            state.sampler.kill(block=False)
-        return
+        return  # counted at test_stop, once the users have stopped
     runner = environment.runner
     assert isinstance(runner, MasterRunner)
     # A worker already missing will never answer: do not wait for it.
@@ -342,9 +367,14 @@ def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     role = _role(environment)
     if role == "worker" or state is None or not state.started:
         return
-    state.wait_for_final_reports()
     if state.sampler is not None:
         state.sampler.kill(block=False)
+    if role == "local":
+        recorder = recorder_for(environment)
+        recorder.frozen = True
+        _report_locally(state, recorder)
+    else:
+        state.wait_for_final_reports(extra_s=float(environment.stop_timeout or 0))
     state.close_totals()
     result = build_result(state, master_latency(environment))
     path = json_path(environment.parsed_options)
@@ -376,4 +406,5 @@ def register() -> None:
     events.spawning_complete.add_listener(on_spawning_complete)
     events.test_stopping.add_listener(on_test_stopping)
     events.test_stop.add_listener(on_test_stop)
+    events.reset_stats.add_listener(on_reset_stats)
     events.quitting.add_listener(on_quitting)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import sys
 import zlib
 from collections.abc import Sequence
 
@@ -65,7 +66,15 @@ class LatencyHistogram:
             self._hist.add(other._hist)
 
     def reset(self) -> None:
-        self._hist.reset()
+        """Empty the histogram. The package's reset zeroes its ~17k buckets one by one (~2 ms);
+        a worker resets every name's histogram after each report, so they are cleared at once."""
+        h = self._hist
+        ctypes.memset(ctypes.addressof(self._counts), 0, ctypes.sizeof(self._counts))
+        h.total_count = 0
+        h.min_value = sys.maxsize
+        h.max_value = 0
+        h.start_time_stamp_msec = sys.maxsize
+        h.end_time_stamp_msec = 0
 
     def encode(self) -> str:
         """Compressed, base64 text (HdrHistogram V2): only non-zero runs cost bytes."""

@@ -1,7 +1,15 @@
 """The latency JSON a Locust run ends with: built from the run's state, where it is written,
 where the master keeps it for GET /swarmbench/latency, and its headless summary lines.
 
-Its keys are read by the bench (local and cluster): keep them.
+Its keys are read by the bench (local and cluster): keep them. Totals are over every request
+name; "by_name" has one entry per Locust (method, name) pair, sorted by name then method:
+
+    "by_name": [{"method": "GET", "name": "/cart", "requests": 1200, "failures": 3,
+                 "rps": 400.0, "latency_us": {"mean", "p50", "p90", "p99", "p99.9", "max"},
+                 "histogram": "<HdrHistogram V2, base64, like the top-level one>"}, ...]
+
+Requests count failures too, as Locust's do. Beyond MAX_NAMES distinct names the rest are one
+entry, method "*", name "(other names)".
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from locust.env import Environment
 
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.run_state import RunState
+from swarmbench.engine.worker_report import NameKey, NameTally
 from swarmbench.telemetry.thresholds import GENERATOR_BOUND_RATIO
 
 #: The Environment attribute holding the last run's result (None while a run is under way).
@@ -72,7 +81,24 @@ def build_result(state: RunState, latency: LatencyHistogram) -> dict[str, Any]:
         "complete": state.complete,
         "workers_lost": state.workers_lost,
         "rps_after_loss": _rps_after_loss(state),
+        "by_name": by_name(state.names, duration),
     }
+
+
+def by_name(names: dict[NameKey, NameTally], duration_s: float) -> list[dict[str, Any]]:
+    """The "by_name" entries: one per (method, name), sorted by name, then method."""
+    return [
+        {
+            "method": method,
+            "name": name,
+            "requests": tally.requests,
+            "failures": tally.failures,
+            "rps": round(tally.requests / duration_s, 1),
+            "latency_us": tally.latency.summary(),
+            "histogram": tally.latency.encode(),
+        }
+        for (method, name), tally in sorted(names.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
 
 
 def _rps_after_loss(state: RunState) -> float | None:

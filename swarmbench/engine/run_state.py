@@ -1,9 +1,11 @@
 """What the master (or a standalone Locust) knows about the current run, and how it grows.
 
-Each worker report's histogram delta merges into one cumulative histogram and its counts into
-the run's totals; workers Locust marks missing are recorded as lost. At the end of a run
-locust_hooks freezes the workers and the state waits for each live worker's final report, so
-the totals are exact, or says they are not. latency_json turns the state into the result.
+Each worker report's histogram deltas merge into one cumulative histogram per request name and
+its counts into the run's totals (a standalone Locust reports to itself the same way); the
+run's total histogram is the names' merged when read. Workers Locust marks missing are recorded
+as lost. At the end of a run engine.hooks freezes the workers and the state waits for each live
+worker's final report, so the totals are exact, or says they are not. latency_json turns the
+state into the result.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 from locust.env import Environment
 
 from swarmbench.engine.cpu_meter import CpuMeter
 from swarmbench.engine.latency import LatencyHistogram
-from swarmbench.engine.worker_report import WorkerReport
+from swarmbench.engine.worker_report import NameKey, NameTally, WorkerReport, name_tally
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,12 @@ FINAL_REPORT_TIMEOUT_S = 10.0
 #: How often the final-report wait checks again (the lost-worker watcher runs in between).
 FINAL_REPORT_POLL_S = 0.05
 MIN_CPU_WINDOW_S = 0.5
+
+
+class IntervalSink(Protocol):
+    """Takes every histogram delta as it is merged (the HdrHistogram interval log)."""
+
+    def add(self, key: NameKey, delta: bytes) -> None: ...
 
 
 @dataclass
@@ -43,7 +51,8 @@ class RunState:
     """What the master (or a standalone Locust) knows about the current run."""
 
     environment: Environment
-    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    #: (method, name) -> the run's cumulative count of that request name
+    names: dict[NameKey, NameTally] = field(default_factory=dict)
     requests: int = 0
     failures: dict[str, int] = field(default_factory=dict)
     workers: dict[str, WorkerTally] = field(default_factory=dict)
@@ -57,22 +66,55 @@ class RunState:
     last_seen: dict[str, float] = field(default_factory=dict)
     #: workers lost during the run: {"id", "at" (marked missing), "last_seen"}, epoch seconds
     workers_lost: list[dict[str, Any]] = field(default_factory=list)
+    #: also given every delta merged, when the run writes an HdrHistogram interval log
+    interval_log: IntervalSink | None = None
+    _total: LatencyHistogram | None = field(default=None, repr=False)
+
+    @property
+    def latency(self) -> LatencyHistogram:
+        """The run's total histogram: every name's merged (built when read after a merge)."""
+        if self._total is None:
+            total = LatencyHistogram()
+            for tally in self.names.values():
+                total.merge(tally.latency)
+            self._total = total
+        return self._total
 
     def merge_report(self, client_id: str, report: WorkerReport) -> None:
         """Add swarmbench's part of one worker report (worker_report.read_report's result)."""
-        self.latency.merge_delta(report.histogram)
+        for part in report.names:
+            key = (part.method, part.name)
+            tally = name_tally(self.names, key)
+            tally.latency.merge_delta(part.histogram)
+            tally.requests += part.requests
+            tally.failures += part.failures
+            if self.interval_log is not None:
+                self.interval_log.add(key, part.histogram)
+        if report.names:
+            self._total = None
         self.requests += report.requests
         for reason, count in report.failures.items():
             self.failures[reason] = self.failures.get(reason, 0) + count
-        tally = self.workers.setdefault(client_id, WorkerTally())
-        tally.requests += report.requests
+        worker = self.workers.setdefault(client_id, WorkerTally())
+        worker.requests += report.requests
         if report.requests:
-            tally.cpu_seconds += report.cpu_seconds
+            worker.cpu_seconds += report.cpu_seconds
             # A window under half a second (the final report) says little about saturation.
             if report.wall_seconds >= MIN_CPU_WINDOW_S:
-                tally.cpu_samples.append(100 * report.cpu_seconds / report.wall_seconds)
+                worker.cpu_samples.append(100 * report.cpu_seconds / report.wall_seconds)
         if report.final:
             self.awaiting_final.discard(client_id)
+
+    def reset_counts(self, now: float) -> None:
+        """Locust's stats were reset (--reset-stats after the ramp-up, the web UI's button):
+        the run's counts, histograms and CPU start again from `now`; lost workers stay."""
+        self.names.clear()
+        self._total = None
+        self.requests = 0
+        self.failures.clear()
+        self.workers.clear()
+        self.started = now
+        self.meter.read()
 
     def record_lost(self, missing: Iterable[str]) -> None:
         """Record each newly missing worker once; it will never send its final report."""
@@ -83,9 +125,10 @@ class RunState:
             self.awaiting_final.discard(wid)
             log.warning("worker %s lost (no heartbeat since %s)", wid, seen)
 
-    def wait_for_final_reports(self) -> None:
-        """Until every awaited worker's final report is in, or FINAL_REPORT_TIMEOUT_S passes."""
-        deadline = time.monotonic() + FINAL_REPORT_TIMEOUT_S
+    def wait_for_final_reports(self, extra_s: float = 0.0) -> None:
+        """Until every awaited worker's final report is in, or FINAL_REPORT_TIMEOUT_S (plus
+        `extra_s`: the workers' users may take Locust's --stop-timeout to stop) passes."""
+        deadline = time.monotonic() + FINAL_REPORT_TIMEOUT_S + extra_s
         while self.awaiting_final and time.monotonic() < deadline:
             gevent.sleep(FINAL_REPORT_POLL_S)  # the watcher drops workers that go missing meanwhile
 

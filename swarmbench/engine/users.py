@@ -3,11 +3,10 @@
 Each user loops inside one task until Locust stops it, so the per-request cost is the client,
 one clock read and the bookkeeping below, not Locust's task scheduling and wait_time.
 
-Bookkeeping is batched. Every request goes into the process's `Recorder`: the HDR histogram
-(the microsecond truth) and a small batch that is added to Locust's StatsEntry objects every
-FLUSH_EVERY requests or FLUSH_INTERVAL_S, and before each report to the master. Successes do
-not fire `events.request` (that costs ~4 us a request); failures do, so Locust's error table
-and failure counts work as usual.
+Bookkeeping is the process's `Recorder` (engine.recorder): successes go into its HDR histogram
+and a batch added to Locust's stats, without firing `events.request` (~4 us a request) unless
+something besides Locust and swarmbench listens to it; failures are always fired, so Locust's
+error table and every listener see them.
 
 With `--rate R` (the open model) users send at fixed intervals of users/R seconds and measure
 latency from each request's intended start, as wrk2 does: a stalled server shows the time
@@ -19,133 +18,23 @@ from __future__ import annotations
 import logging
 import random
 import time
-import weakref
-from collections import Counter
 from typing import ClassVar
 
 import gevent
 from locust import User, task
 from locust.env import Environment
 from locust.exception import StopUser
-from locust.stats import StatsEntry, bucket_response_time
 from locust.user.users import LOCUST_STATE_STOPPING
 
 from swarmbench.engine.httpclient import BadURL, Client, Endpoint, Reason, RequestFailed
-from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.recorder import Recorder, recorder_for
 
 log = logging.getLogger(__name__)
 
-FLUSH_EVERY = 256
-FLUSH_INTERVAL_S = 0.25
 #: After a failed connection a user waits this long, so an unreachable host is not a busy loop.
 FAILURE_PAUSE_S = 0.01
 #: Yield to other greenlets at least this often even if every recv finds data ready.
 YIELD_EVERY = 64
-METHOD = "GET"
-
-
-class Recorder:
-    """One per process: the histogram since the last report and Locust's batched counters."""
-
-    def __init__(self, environment: Environment) -> None:
-        self.environment = environment
-        self.latency = LatencyHistogram()
-        self.requests = 0
-        self.failures: Counter[str] = Counter()
-        #: Set when the master asks for final totals: later requests are not counted anywhere.
-        self.frozen = False
-        self._name = "/"
-        self._reset_batch()
-
-    def _reset_batch(self) -> None:
-        self._n = 0
-        self._sum_us = 0
-        self._min_us = 1 << 62
-        self._max_us = 0
-        self._bytes = 0
-        self._ms: Counter[int] = Counter()
-        self._last_flush = time.perf_counter()
-
-    def reset(self) -> None:
-        """A new run: everything since the last report is forgotten, recording resumes."""
-        self.latency.reset()
-        self.requests = 0
-        self.failures.clear()
-        self.frozen = False
-        self._reset_batch()
-
-    def success(self, name: str, micros: int, size: int, now: float) -> None:
-        if self.frozen:
-            return
-        self.latency.record(micros)
-        self.requests += 1
-        self._name = name
-        self._n += 1
-        self._sum_us += micros
-        # Branches, not min()/max(): this runs for every request.
-        if micros < self._min_us:  # noqa: PLR1730
-            self._min_us = micros
-        if micros > self._max_us:  # noqa: PLR1730
-            self._max_us = micros
-        self._bytes += size
-        self._ms[(micros + 500) // 1000] += 1
-        if self._n >= FLUSH_EVERY or now - self._last_flush >= FLUSH_INTERVAL_S:
-            self.flush()
-
-    def failure(self, name: str, micros: int, exc: RequestFailed) -> None:
-        if self.frozen:
-            return
-        self.flush()
-        self.requests += 1
-        self.failures[exc.reason.value] += 1
-        self.environment.events.request.fire(
-            request_type=METHOD,
-            name=name,
-            response_time=micros / 1000,
-            response_length=0,
-            exception=exc,
-            context={},
-        )
-
-    def flush(self) -> None:
-        """Add the batch to Locust's per-URL and total StatsEntry, as n calls of log() would."""
-        if not self._n:
-            self._last_flush = time.perf_counter()
-            return
-        stats = self.environment.stats
-        for entry in (stats.get(self._name, METHOD), stats.total):
-            self._add_to(entry)
-        self._reset_batch()
-
-    def _add_to(self, entry: StatsEntry) -> None:
-        """What StatsEntry.log() does n times, done once (Locust's fields, Locust's rounding)."""
-        now = time.time()
-        t = int(now)
-        last = entry.last_request_timestamp
-        if entry.use_response_times_cache and last and t > int(last):
-            entry._cache_response_times(t - 1)
-        entry.num_requests += self._n
-        entry.num_reqs_per_sec[t] += self._n
-        entry.last_request_timestamp = now
-        # Fractional milliseconds, as HttpUser logs them (Locust's annotations say int).
-        entry.total_response_time += self._sum_us / 1000  # type: ignore[assignment]
-        low, high = self._min_us / 1000, self._max_us / 1000
-        if entry.min_response_time is None or low < entry.min_response_time:
-            entry.min_response_time = low  # type: ignore[assignment]
-        entry.max_response_time = max(entry.max_response_time, high)  # type: ignore[assignment]
-        for millis, count in self._ms.items():
-            entry.response_times[bucket_response_time(millis)] += count
-        entry.total_content_length += self._bytes
-
-
-_recorders: weakref.WeakKeyDictionary[Environment, Recorder] = weakref.WeakKeyDictionary()
-
-
-def recorder_for(environment: Environment) -> Recorder:
-    recorder = _recorders.get(environment)
-    if recorder is None:
-        recorder = _recorders[environment] = Recorder(environment)
-    return recorder
 
 
 def total_users(environment: Environment) -> int:

@@ -14,21 +14,23 @@ from swarmbench.capacity import master_bench
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_fifty_simulated_workers_none_missing_and_exact_totals(tmp_path: Path) -> None:
+def test_fifty_simulated_workers_ten_names_none_missing_and_exact_totals(tmp_path: Path) -> None:
     master_cpu, sim_cpus = master_bench.pick_cpus()
     settings = master_bench.Settings(
         duration_s=10, rate_per_worker=40_000, master_cpu=master_cpu, sim_cpus=sim_cpus,
-        workdir=tmp_path, attach_timeout_s=60,
+        workdir=tmp_path, attach_timeout_s=60, names=10,
     )  # fmt: skip
     row = master_bench.run_one(50, settings)
     assert row.attached, (tmp_path / "master-50.log").read_text()[-2000:]
     assert row.missing == 0
-    # Every simulated worker's requests arrived once: swarmbench's totals and Locust's agree.
+    # Every simulated worker's requests arrived once: swarmbench's totals and Locust's agree,
+    # in total and name by name (exact compares each name's count too).
     assert row.sent_requests > 50 * 40_000 * 3
     assert row.sent_requests == row.master_requests == row.locust_requests
+    assert row.names == 10
     assert row.exact
-    # The measured msgpack size of a loaded report, histogram included.
-    assert 500 < row.report_bytes_median <= row.report_bytes_max < 4096
+    # The measured msgpack size of a loaded report, ten histograms and stats entries included.
+    assert 5_000 < row.report_bytes_median <= row.report_bytes_max < 40_000
     assert row.rtt_p50_ms > 0
     assert row.cpu_percent > 0
 

@@ -12,21 +12,30 @@ from locust.env import Environment
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.latency_json import build_result, json_path, store_result, stored_result
 from swarmbench.engine.run_state import RunState
-from swarmbench.engine.worker_report import REPORT_KEY, WorkerReport, read_report, report_payload
+from swarmbench.engine.worker_report import (
+    MAX_NAMES,
+    OTHER_NAMES,
+    REPORT_KEY,
+    NameTally,
+    WorkerReport,
+    read_report,
+    report_payload,
+)
 
 
 class KeepAliveUser(User):
     abstract = False
 
 
-def _report(latencies_us: list[int], failures: dict[str, int], *, final: bool) -> WorkerReport:
+def _report(
+    latencies_us: list[int], failures: dict[str, int], *, final: bool, name: str = "/"
+) -> WorkerReport:
     hist = LatencyHistogram()
     for us in latencies_us:
         hist.record(us)
-    requests = len(latencies_us)
-    report = read_report(
-        {REPORT_KEY: report_payload(hist, requests, failures, 0.8, 1.0, final=final)}
-    )
+    tally = NameTally(hist, len(latencies_us), sum(failures.values()))
+    payload = report_payload({("GET", name): tally}, failures, 0.8, 1.0, final=final)
+    report = read_report({REPORT_KEY: payload})
     assert report is not None
     return report
 
@@ -51,6 +60,41 @@ def test_reports_merge_into_one_histogram_and_totals(state: RunState) -> None:
     assert state.awaiting_final == set()
     state.close_totals()
     assert state.complete
+
+
+def test_each_name_merges_apart_and_the_total_is_their_sum(state: RunState) -> None:
+    state.merge_report("w1", _report([100, 200], {}, final=False, name="/a"))
+    state.merge_report("w2", _report([5_000], {"timeout": 1}, final=False, name="/b"))
+    assert state.latency.count == 3
+    state.merge_report("w1", _report([300], {}, final=False, name="/a"))
+    assert state.latency.count == 4  # the cached total follows later merges
+    a, b = state.names[("GET", "/a")], state.names[("GET", "/b")]
+    assert (a.requests, a.failures, a.latency.count) == (3, 0, 3)
+    assert (b.requests, b.failures) == (1, 1)
+    assert 4_990 <= b.latency.max_us <= 5_010
+    result = build_result(state, state.latency)
+    assert [(e["name"], e["requests"], e["failures"]) for e in result["by_name"]] == [
+        ("/a", 3, 0),
+        ("/b", 1, 1),
+    ]
+    assert LatencyHistogram.decode(result["by_name"][0]["histogram"]).count == 3
+
+
+def test_names_beyond_the_cap_are_counted_together(state: RunState) -> None:
+    for i in range(MAX_NAMES + 5):
+        state.merge_report("w1", _report([100], {}, final=False, name=f"/{i}"))
+    assert len(state.names) == MAX_NAMES + 1
+    assert state.names[OTHER_NAMES].requests == 5
+    assert state.requests == state.latency.count == MAX_NAMES + 5
+
+
+def test_a_reset_starts_the_counts_again(state: RunState) -> None:
+    state.merge_report("w1", _report([100, 200], {"timeout": 1}, final=False))
+    state.reset_counts(150.0)
+    assert (state.requests, state.failures, state.latency.count) == (0, {}, 0)
+    assert state.started == 150.0 and state.workers == {}
+    state.merge_report("w1", _report([300], {}, final=False))
+    assert state.requests == state.latency.count == 1
 
 
 def test_a_lost_worker_is_recorded_once_and_makes_totals_incomplete(state: RunState) -> None:
