@@ -74,8 +74,9 @@ def headless(cwd: Path, locustfiles: Sequence[Path], *args: str) -> Run:
     """A standalone headless run; args carry -u, -t, --host and the user class."""
     cmd = command(locustfiles, "--headless", "--csv", "run", "--json-file", "locust", *args)
     proc = subprocess.run(
-        cmd, cwd=cwd, env=_env(cwd), capture_output=True, text=True, timeout=RUN_TIMEOUT_S
-    )
+        cmd, check=False, cwd=cwd, env=_env(cwd), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S,
+    )  # fmt: skip
     return _read(cwd, proc.stdout + proc.stderr, proc.returncode)
 
 
@@ -94,10 +95,8 @@ def distributed(
     )  # fmt: skip
     worker_cmd = command(locustfiles, "--worker", "--master-host", "127.0.0.1")
     worker_cmd += ["--master-port", str(port)]
-    started = [
-        subprocess.Popen(worker_cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(workers)
-    ]  # fmt: skip
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    started = [subprocess.Popen(worker_cmd, cwd=cwd, env=env, **quiet) for _ in range(workers)]
     try:
         out, _ = master.communicate(timeout=RUN_TIMEOUT_S)
         for proc in started:

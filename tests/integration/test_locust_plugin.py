@@ -17,11 +17,12 @@ from fakes.locust_runs import LISTENER, LOCUSTFILES, PLUGIN, SWARMBENCH_USERS, R
 from swarmbench.engine.latency import LatencyHistogram
 
 #: name -> (locustfiles, user class or "", names the run must show)
+TWO_NAMES = {"GET /", "GET /cart"}
 CASES = {
     "HttpUser": ((LOCUSTFILES / "http_user.py", LISTENER, PLUGIN), "", {"GET /"}),
-    "FastHttpUser": ((LOCUSTFILES / "fast_two_names.py", LISTENER, PLUGIN), "", {"GET /", "GET /cart"}),
+    "FastHttpUser": ((LOCUSTFILES / "fast_two_names.py", LISTENER, PLUGIN), "", TWO_NAMES),
     "KeepAliveUser": ((SWARMBENCH_USERS, LISTENER), "KeepAliveUser", {"GET /"}),
-}  # fmt: skip
+}
 
 
 def assert_every_count_agrees(run: Run, names: set[str]) -> None:
