@@ -2,8 +2,9 @@
 
 Locust has no Prometheus endpoint. This collector reads the runner's aggregated state at scrape
 time (nothing runs per request), and `start_exporter` serves it on a private registry from the
-master (or a standalone Locust). Counters only go up: when Locust resets its stats (the web
-UI's reset, --reset-stats after ramp-up) the values before the reset are carried forward.
+master (or a standalone Locust): totals, and the same per request name (labels method, name).
+Counters only go up: when Locust resets its stats (the web UI's reset, --reset-stats after
+ramp-up) or a new run starts, the values before are carried forward.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import errno
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -55,6 +56,18 @@ class LatencyHistogram(Protocol):
     def cumulative_counts(self, bounds_us: Sequence[int]) -> list[int]: ...
 
 
+class NamedCounts(Protocol):
+    """One request name's counts (the engine's swarmbench.engine.worker_report.NameTally)."""
+
+    latency: LatencyHistogram
+    requests: int
+    failures: int
+
+
+#: (method, name) -> that name's counts over the run
+NamesSource = Callable[[], Mapping[tuple[str, str], NamedCounts]]
+
+
 class _Monotonic:
     """Carries values forward across resets so an exported counter never goes down."""
 
@@ -73,9 +86,15 @@ class MasterCollector(Collector):
     """swarmbench_requests_total, _request_failures_total, _request_duration_seconds, users,
     workers, worker CPU and run info, from a Locust Environment."""
 
-    def __init__(self, environment: Any, latency: Callable[[], LatencyHistogram | None]) -> None:
+    def __init__(
+        self,
+        environment: Any,
+        latency: Callable[[], LatencyHistogram | None],
+        names: NamesSource = dict,
+    ) -> None:
         self.environment = environment
         self._latency = latency
+        self._names = names
         self._mono = _Monotonic()
         #: Monotonic times of the last two scrapes and their count, for the wait at quit.
         self.scraped_at: list[float] = []
@@ -98,6 +117,7 @@ class MasterCollector(Collector):
         histogram = self._histogram()
         if histogram is not None:
             yield histogram
+        yield from self._by_name()
         users = GaugeMetricFamily(metrics.USERS, "Simulated users running.")
         users.add_metric([], float(runner.user_count))
         yield users
@@ -141,20 +161,48 @@ class MasterCollector(Collector):
         hist = self._latency()
         if hist is None:
             return None
+        family = HistogramMetricFamily(
+            metrics.REQUEST_DURATION_SECONDS,
+            "Request latency from the load generator's view, in seconds.",
+        )
+        buckets, total_s = self._buckets("", hist)
+        family.add_metric([], buckets, total_s)
+        return family
+
+    def _buckets(self, key: str, hist: LatencyHistogram) -> tuple[list[tuple[str, float]], float]:
+        """A histogram's cumulative buckets and sum in seconds, carried across resets."""
         cumulative = hist.cumulative_counts(BUCKETS_US)
         count = int(hist.count)
         buckets = [
-            (_le(bound), self._mono(f"le:{bound}", float(n)))
+            (_le(bound), self._mono(f"{key}le:{bound}", float(n)))
             for bound, n in zip(BUCKETS_US, cumulative, strict=True)
         ]
-        buckets.append(("+Inf", self._mono("le:+Inf", float(count))))
-        total_s = self._mono("sum", float(hist.mean_us) * count / 1e6 if count else 0.0)
-        return HistogramMetricFamily(
-            metrics.REQUEST_DURATION_SECONDS,
-            "Request latency from the load generator's view, in seconds.",
-            buckets=buckets,
-            sum_value=total_s,
+        buckets.append(("+Inf", self._mono(f"{key}le:+Inf", float(count))))
+        total_s = self._mono(f"{key}sum", float(hist.mean_us) * count / 1e6 if count else 0.0)
+        return buckets, total_s
+
+    def _by_name(self) -> Iterator[Metric]:
+        labels = ["method", "name"]
+        requests = CounterMetricFamily(
+            metrics.NAMED_REQUESTS, "Requests completed per request name.", labels=labels
         )
+        failures = CounterMetricFamily(
+            metrics.NAMED_REQUEST_FAILURES, "Requests failed per request name.", labels=labels
+        )
+        durations = HistogramMetricFamily(
+            metrics.NAMED_REQUEST_DURATION_SECONDS,
+            "Request latency per request name from the load generator's view, in seconds.",
+            labels=labels,
+        )
+        for (method, name), counts in sorted(self._names().items()):
+            key = f"{method} {name}\0"
+            requests.add_metric([method, name], self._mono(f"{key}requests", counts.requests))
+            failures.add_metric([method, name], self._mono(f"{key}failures", counts.failures))
+            buckets, total_s = self._buckets(key, counts.latency)
+            durations.add_metric([method, name], buckets, total_s)
+        yield requests
+        yield failures
+        yield durations
 
     def _workers(self, runner: Any) -> Iterator[Metric]:
         clients = getattr(runner, "clients", None)
@@ -193,6 +241,7 @@ def start_exporter(
     host: str,
     port: int,
     latency: Callable[[], LatencyHistogram | None],
+    names: NamesSource = dict,
 ) -> None:
     """Serve /metrics for this Locust on host:port from a gevent server (Locust runs gevent).
 
@@ -201,7 +250,7 @@ def start_exporter(
     from gevent.pywsgi import WSGIServer
 
     registry = CollectorRegistry(auto_describe=False)
-    collector = MasterCollector(environment, latency)
+    collector = MasterCollector(environment, latency, names)
     registry.register(collector)
     server = WSGIServer((host, port), make_wsgi_app(registry), log=None, error_log=log)
     try:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.request
 from types import TracebackType
 
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.text import Text
@@ -16,6 +14,7 @@ from swarmbench.bench.matrix import BenchConfig
 from swarmbench.generators.spec import LoadSpec
 from swarmbench.results import CellKey, CellResult
 from swarmbench.telemetry import metrics
+from swarmbench.telemetry.scrape import counter_total
 
 #: Start-up, verification, settling and shutdown around each measurement, for the estimate.
 CELL_OVERHEAD_S = 6.0
@@ -23,15 +22,7 @@ POLL_INTERVAL_S = 1.0
 
 
 def _requests_total(metrics_url: str) -> float | None:
-    try:
-        with urllib.request.urlopen(metrics_url, timeout=0.5) as resp:
-            text = resp.read().decode()
-    except OSError:
-        return None
-    for family in text_string_to_metric_families(text):
-        if family.name == metrics.REQUESTS:
-            return sum(s.value for s in family.samples if s.name.endswith("_total"))
-    return None
+    return counter_total(metrics_url, metrics.REQUESTS, timeout_s=0.5)
 
 
 def describe(result: CellResult) -> Text:

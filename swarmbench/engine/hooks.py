@@ -41,30 +41,40 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import events
 from locust.env import Environment
 from locust.rpc import Message
-from locust.runners import STATE_MISSING, MasterRunner, Runner, WorkerRunner
+from locust.runners import (
+    STATE_MISSING,
+    WORKER_REPORT_INTERVAL,
+    MasterRunner,
+    Runner,
+    WorkerRunner,
+)
 
 from swarmbench.engine import security
 from swarmbench.engine.cpu_meter import CpuMeter
 from swarmbench.engine.httpclient import BadURL, Endpoint
 from swarmbench.engine.latency import LatencyHistogram
-from swarmbench.engine.latency_json import (
-    build_result,
-    json_path,
-    store_result,
-    stored_result,
-    summary_text,
-)
+from swarmbench.engine.latency_json import json_path, store_result, stored_result, summary_text
 from swarmbench.engine.latency_route import add_latency_route
+from swarmbench.engine.plugin_options import add_options as add_plugin_options
+from swarmbench.engine.plugin_options import target_metrics_url
 from swarmbench.engine.recorder import Recorder, others_listen, recorder_for
+from swarmbench.engine.run_end import finish_run, open_interval_log
 from swarmbench.engine.run_state import RunState
-from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, read_report
+from swarmbench.engine.target_cpu import SAMPLE_INTERVAL_S, TargetCpu
+from swarmbench.engine.web_tab import add_tab
+from swarmbench.engine.worker_report import (
+    FREEZE_MESSAGE,
+    REPORT_KEY,
+    NameKey,
+    NameTally,
+    read_report,
+)
 from swarmbench.errors import UsageError
 from swarmbench.util import atomic, options
 
@@ -117,6 +127,11 @@ def master_latency(environment: Environment) -> LatencyHistogram:
     return state.latency if state is not None else LatencyHistogram()
 
 
+def _names(environment: Environment) -> dict[NameKey, NameTally]:
+    state = current_state(environment)
+    return dict(state.names) if state is not None else {}
+
+
 def _report_locally(state: RunState, recorder: Recorder) -> None:
     """A standalone Locust's report to itself: what was counted since, merged into the run."""
     cpu_s, wall_s = state.meter.read()
@@ -164,6 +179,7 @@ def add_options(parser: Any) -> None:
         help="system under test, a label for swarmbench_run_info",
     )  # fmt: skip
     security.add_options(group)
+    add_plugin_options(parser)
 
 
 # -- start-up ----------------------------------------------------------------------------------
@@ -204,6 +220,7 @@ def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
         _start_exporter(environment, *bind)
     if kwargs.get("web_ui") is not None:
         add_latency_route(environment, kwargs["web_ui"], lambda: _proc.runs)
+        add_tab(kwargs["web_ui"], lambda: current_state(environment))
 
 
 def _start_exporter(environment: Environment, host: str, port: int) -> None:
@@ -215,7 +232,13 @@ def _start_exporter(environment: Environment, host: str, port: int) -> None:
             _proc.warned_no_exporter = True
         return
     try:
-        start_exporter(environment, host, port, lambda: master_latency(environment))
+        start_exporter(
+            environment,
+            host,
+            port,
+            lambda: master_latency(environment),
+            lambda: _names(environment),
+        )
     except UsageError as exc:
         _fail(str(exc))
 
@@ -276,8 +299,8 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     if role == "worker":
         _proc.worker_meter = CpuMeter()
         return
-    if _proc.state is not None and _proc.state.sampler is not None:
-        _proc.state.sampler.kill(block=False)
+    if _proc.state is not None:
+        _proc.state.stop_greenlets()
     # Each web-mode run starts from zero: new totals and histogram, no previous result.
     _proc.runs += 1
     store_result(environment, None)
@@ -287,10 +310,15 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     if environment.parsed_options is not None:
         # Custom options travel to workers in every spawn message: pacing needs the total.
         environment.parsed_options.swarmbench_users = runner.target_user_count
+    state.interval_log = open_interval_log(environment.parsed_options, state.started)
     if role == "local":
-        state.sampler = gevent.spawn(_report_locally_every_interval, state, recorder)
+        state.greenlets.append(gevent.spawn(_report_locally_every_interval, state, recorder))
     else:
-        state.sampler = gevent.spawn(_watch_workers, state, runner)
+        state.greenlets.append(gevent.spawn(_watch_workers, state, runner))
+    url = target_metrics_url(environment.parsed_options)
+    if url:
+        state.target_cpu = TargetCpu(url)
+        state.greenlets.append(gevent.spawn(_sample_target_cpu, state, state.target_cpu))
 
 
 def _missing(runner: Runner) -> set[str]:
@@ -299,10 +327,21 @@ def _missing(runner: Runner) -> set[str]:
 
 
 def _watch_workers(state: RunState, runner: Runner) -> None:
-    """Record each worker Locust marks missing; its users are not restarted elsewhere."""
+    """Record each worker Locust marks missing (its users are not restarted elsewhere); close
+    an interval of the HdrHistogram log every worker report interval."""
+    interval_due = time.monotonic() + WORKER_REPORT_INTERVAL
     while True:
         gevent.sleep(LOST_WORKER_POLL_S)
         state.record_lost(_missing(runner))
+        if state.interval_log is not None and time.monotonic() >= interval_due:
+            interval_due += WORKER_REPORT_INTERVAL
+            state.interval_log.write_interval(time.time())
+
+
+def _sample_target_cpu(state: RunState, target: TargetCpu) -> None:
+    while True:
+        target.sample(state.requests)
+        gevent.sleep(SAMPLE_INTERVAL_S)
 
 
 def on_heartbeat(client_id: str, timestamp: float, **_kwargs: Any) -> None:
@@ -315,6 +354,8 @@ def _report_locally_every_interval(state: RunState, recorder: Recorder) -> None:
     while True:
         gevent.sleep(LOCAL_REPORT_INTERVAL_S)
         _report_locally(state, recorder)
+        if state.interval_log is not None:
+            state.interval_log.write_interval(time.time())
 
 
 def on_spawning_complete(user_count: int, **_kwargs: Any) -> None:
@@ -345,6 +386,8 @@ def _reset_counts(state: RunState) -> None:
     if _role(state.environment) == "local":
         recorder_for(state.environment).clear()
     state.reset_counts(time.time())
+    if state.target_cpu is not None:
+        gevent.spawn(state.target_cpu.restart)
 
 
 def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
@@ -367,8 +410,7 @@ def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     role = _role(environment)
     if role == "worker" or state is None or not state.started:
         return
-    if state.sampler is not None:
-        state.sampler.kill(block=False)
+    state.stop_greenlets()
     if role == "local":
         recorder = recorder_for(environment)
         recorder.frozen = True
@@ -376,11 +418,7 @@ def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     else:
         state.wait_for_final_reports(extra_s=float(environment.stop_timeout or 0))
     state.close_totals()
-    result = build_result(state, master_latency(environment))
-    path = json_path(environment.parsed_options)
-    if path:
-        atomic.write_json(Path(path), result)
-    store_result(environment, result)
+    finish_run(environment, state)
 
 
 def on_quitting(environment: Environment, **_kwargs: Any) -> None:

@@ -13,6 +13,7 @@ import struct
 import sys
 import zlib
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import pyhdrh
 from hdrh.histogram import HdrHistogram
@@ -201,6 +202,36 @@ class LatencyHistogram:
                 if top <= bound:
                     totals[i] += item.count_at_value_iterated_to
         return totals
+
+    def write_percentile_distribution(self, out: BinaryIO, unit_ratio: float) -> None:
+        """HdrHistogram's percentile distribution text (.hgrm), values divided by unit_ratio.
+
+        The layout of HdrHistogram's outputPercentileDistribution (5 ticks per half distance);
+        written here because the package's version leaves the standard deviation unscaled and
+        divides by zero on an empty histogram.
+        """
+        h = self._hist
+        digits = h.significant_figures
+        out.write(b"%12s %14s %10s %14s\n\n" % (b"Value", b"Percentile", b"TotalCount",
+                                                 b"1/(1-Percentile)"))  # fmt: skip
+        if h.total_count:
+            for step in h.get_percentile_iterator(5):
+                value = step.value_iterated_to / unit_ratio
+                level = step.percentile_level_iterated_to
+                count_to = step.total_count_to_this_value
+                line = f"{value:12.{digits}f} {level / 100:2.12f} {count_to:10d}"
+                if level != 100:
+                    line += f" {1 / (1 - level / 100):14.2f}"
+                out.write(f"{line}\n".encode())
+        mean = self.mean_us / unit_ratio
+        stddev = h.get_stddev() / unit_ratio if h.total_count else 0.0
+        top, count, f = self.max_us / unit_ratio, float(h.total_count), f"12.{digits}f"
+        footer = (
+            f"#[Mean    = {mean:{f}}, StdDeviation   = {stddev:{f}}]\n"
+            f"#[Max     = {top:{f}}, TotalCount     = {count:{f}}]\n"
+            f"#[Buckets = {h.bucket_count:12d}, SubBuckets     = {h.sub_bucket_count:12d}]\n"
+        )
+        out.write(footer.encode())
 
     def summary(self) -> dict[str, float | int]:
         """The figures every report shows, in microseconds."""

@@ -9,7 +9,9 @@ name; "by_name" has one entry per Locust (method, name) pair, sorted by name the
                  "histogram": "<HdrHistogram V2, base64, like the top-level one>"}, ...]
 
 Requests count failures too, as Locust's do. Beyond MAX_NAMES distinct names the rest are one
-entry, method "*", name "(other names)".
+entry, method "*", name "(other names)". Also: "target_cpu_us_per_request" (the target's CPU per
+request from --target-metrics, else null) and "thresholds" (engine.run_end: one entry per
+threshold set, {"figure", "limit", "measured", "passed", "source", "message"}; [] when none).
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ def build_result(state: RunState, latency: LatencyHistogram) -> dict[str, Any]:
         "workers_lost": state.workers_lost,
         "rps_after_loss": _rps_after_loss(state),
         "by_name": by_name(state.names, duration),
+        "target_cpu_us_per_request": (
+            state.target_cpu.us_per_request() if state.target_cpu is not None else None
+        ),
+        "thresholds": [],
     }
 
 
@@ -132,6 +138,12 @@ def summary_text(result: dict[str, Any], path: str) -> str:
             else "no"
         ),
     ]
+    cpu = result.get("target_cpu_us_per_request")
+    if cpu is not None:
+        lines.append(f"swarmbench target CPU per request: {cpu:,.1f} us")
+    for threshold in result.get("thresholds", []):
+        verdict = "met" if threshold["passed"] else "MISSED"
+        lines.append(f"swarmbench threshold {verdict}: {threshold['message']}")
     if path:
         lines.append(f"swarmbench latency JSON: {path}")
     return "\n".join(lines)

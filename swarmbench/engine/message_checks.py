@@ -18,7 +18,7 @@ from typing import Any
 from locust.rpc import Message
 
 from swarmbench.engine.latency import LatencyHistogram
-from swarmbench.engine.worker_report import REPORT_KEY, WorkerReport, read_report
+from swarmbench.engine.worker_report import MAX_NAMES, REPORT_KEY, WorkerReport, read_report
 
 #: A worker's report is ~4 KB; Locust's stats for a few hundred request names fit in this.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -113,8 +113,8 @@ def _check_user_counts(data: Mapping[str, Any]) -> None:
 
 
 def check_swarmbench_report(report: WorkerReport) -> None:
-    """swarmbench's part: counts in range, and a histogram that decodes within its bound and
-    holds no more samples than the report's requests."""
+    """swarmbench's part: counts in range and adding up, each request name's histogram
+    decoding within its bound."""
     _count(report.requests, "swarmbench requests")
     _need(len(report.failures) <= MAX_FAILURE_REASONS, "too many failure reasons")
     for reason, count in report.failures.items():
@@ -124,12 +124,22 @@ def check_swarmbench_report(report: WorkerReport) -> None:
     for value, what in ((report.cpu_seconds, "cpu_seconds"), (report.wall_seconds, "wall")):
         _number(value, what)
         _need(value <= MAX_SECONDS, f"{what} is beyond {MAX_SECONDS} s")
-    _need(isinstance(report.histogram, bytes), "the histogram is not bytes")
-    try:
-        samples = LatencyHistogram().delta_count(report.histogram)
-    except ValueError as exc:
-        raise Malformed(str(exc)) from None
-    _need(samples <= report.requests, f"histogram of {samples} samples > {report.requests}")
+    _need(len(report.names) <= MAX_NAMES + 1, f"more than {MAX_NAMES + 1} request names")
+    for part in report.names:
+        _text(part.method, "a request's method", 64)
+        _text(part.name, "a request's name", MAX_NAME_CHARS)
+        _count(part.requests, f"requests of {part.name[:80]!r}")
+        _count(part.failures, f"failures of {part.name[:80]!r}")
+        _need(part.failures <= part.requests, f"more failures than requests in {part.name[:80]!r}")
+        # A name's histogram may hold several reports' samples (it waits its turn), so it is
+        # bounded like a count, not by this report's requests.
+        try:
+            samples = LatencyHistogram().delta_count(part.histogram)
+        except ValueError as exc:
+            raise Malformed(str(exc)) from None
+        _need(samples <= MAX_REQUESTS_PER_REPORT, f"a histogram of {samples} samples")
+    total = sum(part.requests for part in report.names)
+    _need(total == report.requests, f"names' requests add up to {total}, not {report.requests}")
 
 
 def _check_payload_types(payload: Any) -> None:
@@ -140,7 +150,13 @@ def _check_payload_types(payload: Any) -> None:
     for key in ("cpu_seconds", "wall_seconds"):
         _number(fields.get(key), key)
     _need(isinstance(fields.get("final"), bool), "final is not true or false")
-    _need(isinstance(fields.get("histogram"), bytes), "the histogram is not bytes")
+    names = fields.get("names")
+    _need(isinstance(names, list) and len(names) <= MAX_NAMES + 1, "names is not a short list")
+    for entry in names:  # type: ignore[union-attr]
+        _need(isinstance(entry, list) and len(entry) == 5, "a name's entry is not 5 fields")
+        _need(isinstance(entry[2], bytes), "a name's histogram is not bytes")
+        for count in entry[3:]:
+            _count(count, "a name's count")
 
 
 def check_report(data: Any) -> None:

@@ -31,6 +31,7 @@ from locust.stats import StatsEntry, bucket_response_time
 
 from swarmbench.engine.httpclient import Reason, RequestFailed
 from swarmbench.engine.worker_report import NameKey, NameTally, name_tally, report_payload
+from swarmbench.telemetry import metrics
 
 FLUSH_EVERY = 256
 FLUSH_INTERVAL_S = 0.25
@@ -38,21 +39,21 @@ METHOD = "GET"
 
 
 def failure_reason(exception: object) -> str:
-    """A short, stable reason for failures_by_reason: swarmbench's own reasons where they apply
-    (refused, reset, timeout, bad-status), else the exception's class name."""
+    """One of swarmbench's fixed failure reasons (telemetry.metrics.FAILURE_REASONS) for any
+    client's exception: swarmbench's own as they are, the usual socket errors by their class,
+    the rest by the text of Locust's error table (metrics.failure_reason), else "other"."""
     if isinstance(exception, RequestFailed):
         return exception.reason.value
     if isinstance(exception, ConnectionRefusedError):
         return Reason.REFUSED.value
     if isinstance(exception, ConnectionResetError | BrokenPipeError):
         return Reason.RESET.value
-    kind = type(exception).__name__
-    if isinstance(exception, TimeoutError) or "Timeout" in kind:
+    if isinstance(exception, TimeoutError):
         return Reason.TIMEOUT.value
     status = getattr(getattr(exception, "response", None), "status_code", None)
     if isinstance(status, int) and status >= 300:
         return Reason.BAD_STATUS.value
-    return kind if not isinstance(exception, str) else "error"
+    return metrics.failure_reason(exception if isinstance(exception, str) else repr(exception))
 
 
 def _is_locust_stats_listener(handler: Callable[..., Any]) -> bool:

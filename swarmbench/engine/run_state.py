@@ -14,13 +14,15 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import gevent
 from locust.env import Environment
 
 from swarmbench.engine.cpu_meter import CpuMeter
+from swarmbench.engine.hdr_export import IntervalLog
 from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.target_cpu import TargetCpu
 from swarmbench.engine.worker_report import NameKey, NameTally, WorkerReport, name_tally
 
 log = logging.getLogger(__name__)
@@ -30,12 +32,6 @@ FINAL_REPORT_TIMEOUT_S = 10.0
 #: How often the final-report wait checks again (the lost-worker watcher runs in between).
 FINAL_REPORT_POLL_S = 0.05
 MIN_CPU_WINDOW_S = 0.5
-
-
-class IntervalSink(Protocol):
-    """Takes every histogram delta as it is merged (the HdrHistogram interval log)."""
-
-    def add(self, key: NameKey, delta: bytes) -> None: ...
 
 
 @dataclass
@@ -61,13 +57,16 @@ class RunState:
     meter: CpuMeter = field(default_factory=CpuMeter)
     awaiting_final: set[str] = field(default_factory=set)
     complete: bool = True
-    sampler: gevent.Greenlet | None = None
+    #: the run's periodic work (lost workers, self-reports, interval log, target CPU)
+    greenlets: list[gevent.Greenlet] = field(default_factory=list)
     #: worker id -> last heartbeat (epoch s), to say when a lost worker was last heard from
     last_seen: dict[str, float] = field(default_factory=dict)
     #: workers lost during the run: {"id", "at" (marked missing), "last_seen"}, epoch seconds
     workers_lost: list[dict[str, Any]] = field(default_factory=list)
     #: also given every delta merged, when the run writes an HdrHistogram interval log
-    interval_log: IntervalSink | None = None
+    interval_log: IntervalLog | None = None
+    #: the target's CPU per request, when --target-metrics names a collector
+    target_cpu: TargetCpu | None = None
     _total: LatencyHistogram | None = field(default=None, repr=False)
 
     @property
@@ -104,6 +103,11 @@ class RunState:
                 worker.cpu_samples.append(100 * report.cpu_seconds / report.wall_seconds)
         if report.final:
             self.awaiting_final.discard(client_id)
+
+    def stop_greenlets(self) -> None:
+        for greenlet in self.greenlets:
+            greenlet.kill(block=False)
+        self.greenlets.clear()
 
     def reset_counts(self, now: float) -> None:
         """Locust's stats were reset (--reset-stats after the ramp-up, the web UI's button):

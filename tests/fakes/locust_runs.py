@@ -81,7 +81,12 @@ def headless(cwd: Path, locustfiles: Sequence[Path], *args: str) -> Run:
 
 
 def distributed(
-    cwd: Path, locustfiles: Sequence[Path], *args: str, workers: int = 2, user_class: str = ""
+    cwd: Path,
+    locustfiles: Sequence[Path],
+    *args: str,
+    workers: int = 2,
+    user_class: str = "",
+    worker_args: Sequence[str] = (),
 ) -> Run:
     """A headless master and `workers` worker processes on loopback; args go to the master."""
     port = processes.free_port()
@@ -94,7 +99,7 @@ def distributed(
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     worker_cmd = command(locustfiles, "--worker", "--master-host", "127.0.0.1")
-    worker_cmd += ["--master-port", str(port)]
+    worker_cmd += ["--master-port", str(port), *worker_args]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     started = [subprocess.Popen(worker_cmd, cwd=cwd, env=env, **quiet) for _ in range(workers)]
     try:

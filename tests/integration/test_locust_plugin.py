@@ -8,13 +8,24 @@ one sample per request.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from fakes import locust_runs
 from fakes.locust_runs import LISTENER, LOCUSTFILES, PLUGIN, SWARMBENCH_USERS, Run
+from hdrh.histogram import HdrHistogram
+from hdrh.log import HistogramLogReader
 
 from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.thresholds import EXIT_MISSED
+from swarmbench.engine.web_tab import TAB_KEY
+from swarmbench.util import processes
 
 #: name -> (locustfiles, user class or "", names the run must show)
 TWO_NAMES = {"GET /", "GET /cart"}
@@ -52,7 +63,8 @@ def test_standalone_counts_agree(case: str, fake_server, tmp_path: Path) -> None
     run = locust_runs.headless(tmp_path, files, *args, *([user_class] if user_class else []))
     assert_every_count_agrees(run, names)
     if case == "FastHttpUser":
-        assert run.result["failures_by_reason"] == {"CatchResponseError": run.result["failures"]}
+        # A failure the user marked (catch_response) has none of swarmbench's fixed reasons.
+        assert run.result["failures_by_reason"] == {"other": run.result["failures"]}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -64,3 +76,176 @@ def test_distributed_counts_agree(case: str, fake_server, tmp_path: Path) -> Non
     workers = run.result["workers"]
     assert len(workers) == 2 and all(w["requests"] > 0 for w in workers.values()), workers
     assert "swarmbench latency (us)" in run.output
+
+
+def assert_reset_counts_agree(run: Run) -> None:
+    """After --reset-stats Locust and swarmbench count alike; the listener, which is not reset,
+    heard the ramp-up's requests too."""
+    assert "Traceback" not in run.output, run.output[-3000:]
+    locust = {f"{e['method']} {e['name']}": e["num_requests"] for e in run.locust}
+    ours = {f"{e['method']} {e['name']}": e["requests"] for e in run.result["by_name"]}
+    assert ours == locust, (ours, locust)
+    assert run.result["requests"] == sum(locust.values()) > 0
+    assert sum(run.heard.values()) > run.result["requests"]
+
+
+def test_reset_stats_resets_swarmbench_too(fake_server, tmp_path: Path) -> None:
+    files, _, _ = CASES["FastHttpUser"]
+    # One user a second: the ramp-up lasts 3 s, then both Locust and swarmbench start again.
+    host = fake_server("ok").rstrip("/")
+    args = ["-u", "4", "-r", "1", "-t", "5s", "--reset-stats", "--host", host]
+    assert_reset_counts_agree(locust_runs.headless(tmp_path, files, *args))
+
+
+def test_reset_stats_distributed(fake_server, tmp_path: Path) -> None:
+    files, user_class, _ = CASES["KeepAliveUser"]
+    host = fake_server("ok").rstrip("/")
+    args = ["-u", "4", "-r", "1", "-t", "6s", "--reset-stats", "--host", host]
+    run = locust_runs.distributed(
+        tmp_path, files, *args, user_class=user_class, worker_args=["--reset-stats"]
+    )
+    assert_reset_counts_agree(run)
+
+
+def test_missed_thresholds_fail_the_run_and_the_histograms_export(
+    fake_server, tmp_path: Path
+) -> None:
+    files, _, names = CASES["FastHttpUser"]
+    # A quarter of the requests fail (/cart) and no server answers in a microsecond.
+    limits = ["--max-p99-us", "1", "--max-failure-ratio", "0.1", "--min-rps", "1"]
+    args = ["-u", "2", "-r", "2", "-t", "3s", *limits, "--host", fake_server("ok").rstrip("/")]
+    run = locust_runs.headless(tmp_path, files, *args)
+    assert run.returncode == EXIT_MISSED, run.output[-2000:]
+    result = run.result
+    p99 = result["latency_us"]["p99"]
+    assert f"swarmbench threshold MISSED: p99 {p99:,} us > 1 us (--max-p99-us)" in run.output
+    assert "swarmbench threshold MISSED: failure ratio 0.2" in run.output
+    assert "swarmbench threshold met: requests/s" in run.output
+    assert [(t["figure"], t["passed"]) for t in result["thresholds"]] == [
+        ("p99_us", False), ("failure_ratio", False), ("rps", True),
+    ]  # fmt: skip
+    assert_histograms_export(tmp_path / "run_latency", result, names)
+
+
+def assert_histograms_export(prefix: Path, result: dict, names: set[str]) -> None:
+    """The .hlog's intervals (tagged per name, untagged for all) add up to the run's counts, as
+    hdrh's own log reader reads them; the .hgrm files say the same totals and percentiles."""
+    reader = HistogramLogReader(str(prefix) + ".hlog", HdrHistogram(1, 60_000_000, 3))
+    by_tag: Counter[str] = Counter()
+    while (hist := reader.get_next_interval_histogram()) is not None:
+        by_tag[hist.get_tag() or "all"] += hist.get_total_count()
+    reader.close()
+    ours = {f"{e['method']}:{e['name']}": e["requests"] for e in result["by_name"]}
+    assert by_tag == Counter({"all": result["requests"], **ours})
+    assert {f"{e['method']} {e['name']}" for e in result["by_name"]} == names
+    total = Path(str(prefix) + ".hgrm").read_text()
+    assert f"TotalCount     = {result['requests']:12.3f}" in total
+    assert f"Max     = {result['latency_us']['max'] / 1000:12.3f}" in total
+    # The JSON's p99 (in ms here) lies between the lines either side of the 99th percentile.
+    rows = [line.split() for line in total.splitlines() if line[:1] == " " and "." in line]
+    below = max(float(value) for value, pct, *_ in rows if float(pct) <= 0.99)
+    above = min(float(value) for value, pct, *_ in rows if float(pct) >= 0.99)
+    assert below <= result["latency_us"]["p99"] / 1000 <= above
+    cart = Path(str(prefix) + ".GET_cart.hgrm").read_text()
+    assert f"TotalCount     = {ours['GET:/cart']:12.3f}" in cart
+    assert Path(str(prefix) + ".GET_root.hgrm").exists()
+
+
+def test_thresholds_met_exit_as_locust_would(fake_server, tmp_path: Path) -> None:
+    limits = ["--max-p99-us", "5000000", "--max-failure-ratio", "0", "--min-rps", "1"]
+    args = ["-u", "2", "-t", "2s", *limits, "--host", fake_server("ok"), "KeepAliveUser"]
+    run = locust_runs.headless(tmp_path, [SWARMBENCH_USERS], *args)
+    assert run.returncode == 0, run.output[-2000:]
+    assert all(t["passed"] for t in run.result["thresholds"])
+    assert run.output.count("swarmbench threshold met") == 3
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--max-p99-us", "fast", "--max-p99-us 'fast' is not a number"),
+        ("--max-failure-ratio", "5", "ratio from 0 to 1"),
+        ("--min-rps", "-3", "must be above 0"),
+        ("--target-metrics", "127.0.0.1:9645", "use the collector's URL"),
+    ],
+)
+def test_bad_option_values_are_one_line_and_exit_2(
+    tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    cmd = locust_runs.command([SWARMBENCH_USERS], "--headless", option, value)
+    proc = subprocess.run(
+        cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def _get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def _tab_rows(web: str) -> dict[str, dict]:
+    stats = _get_json(f"{web}/stats/requests")
+    (tab,) = [e for e in stats["extended_stats"] if e["key"] == TAB_KEY]
+    return {row["name"]: row for row in tab["data"]}
+
+
+def _wait(check, timeout_s: float = 30.0):  # type: ignore[no-untyped-def]
+    """check() until it returns something true (OSError counts as not yet)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            found = check()
+            if found:
+                return found
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+def test_web_ui_tab_shows_live_per_name_microseconds_and_target_cpu(
+    fake_server, tmp_path: Path
+) -> None:
+    """A real collector beside the fake server, a real Locust web UI: the tab is on the page,
+    its rows grow while the run goes on, the UI's reset resets them, the target's CPU shows."""
+    url = fake_server("ok").rstrip("/")
+    target_port = int(url.rsplit(":", 1)[1])
+    collector_port, web_port = processes.free_port(), processes.free_port()
+    collector = subprocess.Popen(
+        [sys.executable, "-m", "swarmbench", "collector", "--system", "fake",
+         "--listen-port", str(target_port), "--bind", f"127.0.0.1:{collector_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    files, _, _ = CASES["FastHttpUser"]
+    locust = subprocess.Popen(
+        locust_runs.command(
+            files, "--web-host", "127.0.0.1", "--web-port", str(web_port), "--autostart",
+            "-u", "2", "-r", "2", "-t", "60s", "--host", url,
+            "--target-metrics", f"http://127.0.0.1:{collector_port}/metrics",
+        ),
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    web = f"http://127.0.0.1:{web_port}"
+    try:
+        first = _wait(lambda: (rows := _tab_rows(web)).get("/cart") and rows)
+        assert set(first) == {"/", "/cart", "Aggregated"}
+        assert first["/cart"]["failures"] == first["/cart"]["requests"] > 0
+        assert 0 < first["/"]["p50_us"] <= first["/"]["p99_us"] <= first["/"]["max_us"]
+        live = _wait(lambda: (r := _tab_rows(web))["/"]["requests"] > first["/"]["requests"] and r)
+        cpu = _wait(lambda: _tab_rows(web)["Aggregated"]["target_cpu_us"])
+        assert float(cpu.replace(",", "")) > 0
+        with urllib.request.urlopen(f"{web}/", timeout=5) as resp:
+            page = resp.read().decode()
+        assert f'"key": "{TAB_KEY}"' in page  # the tab and its table, in the page's arguments
+        reset = urllib.request.Request(f"{web}/stats/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=5).close()
+        after = _tab_rows(web)
+        assert after["Aggregated"]["requests"] < live["Aggregated"]["requests"]
+    finally:
+        for proc in (locust, collector):
+            processes.stop(proc)
+    assert "Traceback" not in (locust.stderr.read() if locust.stderr else "")

@@ -14,6 +14,7 @@ from swarmbench.collectors.master import BUCKETS_US, MasterCollector
 
 from swarmbench.engine.httpclient import Reason
 from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.worker_report import NameTally
 from swarmbench.telemetry.metrics import FAILURE_REASONS, failure_reason
 from swarmbench.util.processes import free_port
 
@@ -125,3 +126,25 @@ def test_failure_reasons_are_the_engines_and_others_map_onto_them() -> None:
     assert failure_reason("ConnectionResetError(104, 'Connection reset by peer')") == "reset"
     assert failure_reason("HTTPError('500 Server Error: Internal Server Error')") == "bad-status"
     assert failure_reason("CatchResponseError('wrong json')") == "other"
+
+
+def test_each_request_name_has_its_counters_and_histogram(env: Environment) -> None:
+    fast, slow = NameTally(requests=3, failures=1), NameTally(requests=1)
+    for micros in (60, 60, 400):
+        fast.latency.record(micros)
+    slow.latency.record(2_000_000)
+    names = {("GET", "/"): fast, ("POST", "/cart"): slow}
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(MasterCollector(env, lambda: None, lambda: names))
+    get = registry.get_sample_value
+    cart = {"method": "POST", "name": "/cart"}
+    root = {"method": "GET", "name": "/"}
+    assert get("swarmbench_named_requests_total", root) == 3
+    assert get("swarmbench_named_request_failures_total", root) == 1
+    assert get("swarmbench_named_requests_total", cart) == 1
+    assert get("swarmbench_named_request_duration_seconds_bucket", {**root, "le": "7.5e-05"}) == 2
+    assert get("swarmbench_named_request_duration_seconds_bucket", {**cart, "le": "1.0"}) == 0
+    assert get("swarmbench_named_request_duration_seconds_count", cart) == 1
+    # A new run starts the names from zero: the exported counters carry on from before.
+    names = {("GET", "/"): NameTally(requests=1)}
+    assert get("swarmbench_named_requests_total", root) == 4

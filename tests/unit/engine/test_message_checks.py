@@ -13,7 +13,7 @@ from locust.stats import RequestStats, StatsEntry
 from swarmbench.engine import message_checks
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.message_checks import Malformed, check_message
-from swarmbench.engine.worker_report import REPORT_KEY, report_payload
+from swarmbench.engine.worker_report import REPORT_KEY, NameTally, report_payload
 
 NODE = "worker1_0123abcd"
 
@@ -28,9 +28,10 @@ def _report(requests: int = 1000, histogram: bytes | None = None) -> dict:
     latency = LatencyHistogram()
     for micros in range(1, requests + 1):
         latency.record(micros)
-    payload = report_payload(latency, requests, {"reset": 2}, 0.5, 3.0, final=False)
+    names = {("GET", "/"): NameTally(latency, requests, 2)}
+    payload = report_payload(names, {"reset": 2}, 0.5, 3.0, final=False)
     if histogram is not None:
-        payload["histogram"] = histogram
+        payload["names"][0][2] = histogram
     return {
         "stats": [entry.serialize()],
         "stats_total": total.serialize(),
@@ -94,11 +95,14 @@ def test_reports_count_only_from_workers_that_registered() -> None:
         ({"requests": "1000"}, "requests"),
         ({"requests": True}, "requests"),
         ({"failures": {"reset": 2000}}, "more failures"),
+        ({"names": [["GET", "/", b"", 10, 20]], "requests": 10}, "more failures than requests in"),
+        ({"names": [["GET", "/", b"", 10, 0]]}, "add up to 10, not 1000"),
+        ({"names": [["GET", "/", b""]]}, "5 fields"),
+        ({"names": [["GET", "/", b"", 1, 0]] * 102}, "short list"),
         ({"failures": {f"r{i}": 0 for i in range(100)}}, "failures"),
         ({"cpu_seconds": float("inf")}, "cpu_seconds"),
         ({"wall_seconds": -1.0}, "wall"),
-        ({"histogram": "text"}, "histogram"),
-        ({"requests": 10}, "samples"),  # the histogram holds 1000
+        ({"names": [["GET", "/", "text", 1000, 2]]}, "histogram is not bytes"),
     ],
 )
 def test_swarmbench_report_fields_are_checked(change: dict, why: str) -> None:
