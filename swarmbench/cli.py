@@ -15,6 +15,7 @@ from swarmbench.commands import (
     generator_bench,
     master_bench,
     plan,
+    plugin_bench,
     report,
     soak,
     targets,
@@ -34,6 +35,7 @@ COMMANDS = (
     telemetry_bench,
     report,
     master_bench,
+    plugin_bench,
     plan,
     soak,
 )

@@ -20,6 +20,8 @@ from swarmbench.util import paths, processes
 
 #: swarmbench's locustfile, the one `locust -f locustfiles/http.py` users run.
 LOCUSTFILE = paths.ROOT / "locustfiles" / "http.py"
+#: swarmbench's plugin as one more -f entry for anyone's locustfile.
+PLUGIN_LOCUSTFILE = paths.ROOT / "locustfiles" / "plugin.py"
 
 
 def locust_executable() -> str:

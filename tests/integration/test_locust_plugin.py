@@ -249,3 +249,15 @@ def test_web_ui_tab_shows_live_per_name_microseconds_and_target_cpu(
         for proc in (locust, collector):
             processes.stop(proc)
     assert "Traceback" not in (locust.stderr.read() if locust.stderr else "")
+
+
+def test_the_readme_example_runs_as_printed(fake_server, tmp_path: Path) -> None:
+    readme = (locust_runs.ROOT / "README.md").read_text()
+    section = readme.split("### Your own locustfile", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    locustfile = tmp_path / "my_locustfile.py"
+    locustfile.write_text(example)
+    args = ["-u", "2", "-r", "2", "-t", "2s", "--host", fake_server("ok").rstrip("/")]
+    run = locust_runs.headless(tmp_path, [locustfile, LISTENER], *args, "--min-rps", "1")
+    assert run.returncode == 0, run.output[-2000:]
+    assert_every_count_agrees(run, {"GET /", "GET /cart"})
