@@ -31,8 +31,11 @@ Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
 one master takes a new rate, system and run id per run (the cluster bench's way in); what the
 form may set, and from where, is security's to say (web_guard).
 
-Web route: GET /swarmbench/latency (latency_route), added at init when Locust has a web UI; a
-remote bench reads its run's result there.
+The plugin's further options (thresholds, HdrHistogram files, --target-metrics) are defined in
+plugin_options and acted on at the run's start and end (run_end).
+
+Web: GET /swarmbench/latency (latency_route), added at init when Locust has a web UI (a remote
+bench reads its run's result there), and the "swarmbench latency" tab (web_tab).
 """
 
 from __future__ import annotations
