@@ -29,6 +29,17 @@ _DELTA_VERSION = 1
 _MAX_VARINT_BYTES = 10
 
 
+_scratch_buffer: ctypes.Array[ctypes.c_uint64] | None = None
+
+
+def _scratch(length: int) -> int:
+    """The address of a process-wide buffer of at least `length` 64-bit counts."""
+    global _scratch_buffer  # noqa: PLW0603 - one buffer per process, grown once
+    if _scratch_buffer is None or len(_scratch_buffer) < length:
+        _scratch_buffer = (ctypes.c_uint64 * length)()
+    return ctypes.addressof(_scratch_buffer)
+
+
 class LatencyHistogram:
     """Latencies in microseconds; values above 60 s are clamped to 60 s, not dropped."""
 
@@ -106,8 +117,9 @@ class LatencyHistogram:
         varints = ctypes.string_at(buf, length)
         return _DELTA_HEADER.pack(_DELTA_VERSION, first, span) + zlib.compress(varints)
 
-    def _decode_delta(self, delta: bytes) -> tuple[int, ctypes.Array[ctypes.c_uint64], dict]:
-        """A delta's first bucket, its counts and pyhdrh's summary; ValueError if malformed.
+    def _decode_delta(self, delta: bytes) -> tuple[int, int, dict]:
+        """A delta's first bucket, its span and pyhdrh's summary, its counts left in the
+        process's scratch buffer until the next decode; ValueError if malformed.
 
         Bounded whatever the bytes say: the header must fit this histogram's buckets, and the
         varints may expand to span * 10 bytes at most (a zlib bomb stops there).
@@ -121,17 +133,22 @@ class LatencyHistogram:
         limit = span * _MAX_VARINT_BYTES
         inflate = zlib.decompressobj()
         try:
-            varints = inflate.decompress(delta[_DELTA_HEADER.size :], limit)
+            varints = inflate.decompress(memoryview(delta)[_DELTA_HEADER.size :], limit)
         except zlib.error as exc:
             raise ValueError(f"latency delta does not decompress: {exc}") from None
         if inflate.unconsumed_tail or not inflate.eof:
             raise ValueError(f"latency delta of {span} buckets expands beyond {limit} bytes")
-        scratch = (ctypes.c_uint64 * span)()  # decode writes counts, so add them afterwards
+        # decode() sets the counts it reads (and skips zero runs), so it decodes into zeroed
+        # scratch that merge_delta adds afterwards. One scratch buffer serves every decode:
+        # building a ctypes array of each delta's length cost more than decoding it, and the
+        # master decodes deltas per request name per worker report. Nothing yields meanwhile.
+        scratch = _scratch(h.counts_len)
+        ctypes.memset(scratch, 0, span * h.word_size)
         try:
-            result = pyhdrh.decode(varints, 0, ctypes.addressof(scratch), span, h.word_size)
+            result = pyhdrh.decode(varints, 0, scratch, span, h.word_size)
         except (IndexError, ValueError) as exc:
             raise ValueError(f"latency delta's buckets are malformed: {exc}") from None
-        return first, scratch, result
+        return first, span, result
 
     def delta_count(self, delta: bytes) -> int:
         """The samples a worker's encode_delta() holds, checked as merge_delta() would (bounded,
@@ -147,14 +164,13 @@ class LatencyHistogram:
         """
         if not delta:
             return
-        first, scratch, result = self._decode_delta(delta)
+        first, span, result = self._decode_delta(delta)
         if not result["total"]:
             return  # all buckets zero: nothing to add, and no min/max index to read
         h = self._hist
         size = h.word_size
-        span = len(scratch)
         pyhdrh.add_array(ctypes.addressof(self._counts) + first * size,
-                         ctypes.addressof(scratch), span, size)  # fmt: skip
+                         _scratch(h.counts_len), span, size)  # fmt: skip
         h.total_count += result["total"]
         low = h.get_value_from_index(first + result["min_nonzero_index"])
         high = h.get_value_from_index(first + result["max_nonzero_index"])
