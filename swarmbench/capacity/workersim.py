@@ -38,10 +38,11 @@ from locust.stats import RequestStats, StatsEntry, StatsError, bucket_response_t
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.worker_report import (
     FREEZE_MESSAGE,
+    HISTOGRAMS_PER_REPORT,
     MAX_NAMES,
     REPORT_KEY,
-    NameTally,
-    report_payload,
+    histograms_to_send,
+    payload,
 )
 from swarmbench.util import atomic, options
 
@@ -171,6 +172,19 @@ def _fill(entry: StatsEntry, it: Interval, now: float, first_second: int, per_s:
         entry.num_fail_per_sec[int(now)] += it.failures
 
 
+_scratch = LatencyHistogram()
+
+
+def _merged_delta(intervals: list[Interval]) -> bytes:
+    """The delta of several intervals' histograms merged, as a worker holding them sends it."""
+    if len(intervals) == 1:
+        return intervals[0].latency.encode_delta()
+    _scratch.reset()
+    for it in intervals:
+        _scratch.merge(it.latency)
+    return _scratch.encode_delta()
+
+
 @dataclass
 class Tally:
     """What one simulated worker sent, for the exact-totals check."""
@@ -199,6 +213,10 @@ class SimWorker:
         self.users = 0
         self.frozen = False
         self.tally = Tally()
+        #: per request name: intervals whose histograms have not travelled yet, and for how
+        #: many reports they have waited
+        self.pending: dict[str, list[Interval]] = {}
+        self.waiting: dict[str, int] = {}
         self.quit = Event()
         self._heartbeats_out: deque[tuple[float, float]] = deque()
 
@@ -240,6 +258,28 @@ class SimWorker:
             self._send_stats(final=True)
             self.quit.set()
 
+    def _entries(self, report: Report, *, final: bool) -> list[list[Any]]:
+        """Each name's counts, and the histograms a real worker would send now: those of the
+        names waiting longest (worker_report.histograms_to_send), each the merge of every
+        interval it holds since it last travelled."""
+        for it in report:
+            self.pending.setdefault(it.name, []).append(it)
+        waiting = {name: self.waiting.get(name, 0) for name in self.pending}
+        send = histograms_to_send(waiting, final=final, limit=HISTOGRAMS_PER_REPORT)
+        counts = {it.name: it for it in report}
+        entries = []
+        for name in sorted(set(counts) | send):
+            interval = counts.get(name)
+            delta = b""
+            if name in send:
+                delta = _merged_delta(self.pending.pop(name))
+                self.waiting.pop(name, None)
+            requests, failures = (interval.requests, interval.failures) if interval else (0, 0)
+            entries.append([METHOD, name, delta, requests, failures])
+        for name in self.pending:
+            self.waiting[name] = self.waiting.get(name, 0) + 1
+        return entries
+
     def _heartbeat(self) -> None:
         while True:
             data = {"state": self.state, "current_cpu_usage": 60.0, "current_memory_usage": 60e6}
@@ -259,14 +299,11 @@ class SimWorker:
         data = stats_report(report, time.time())
         data["user_classes_count"] = {USER_CLASS: self.users} if self.users else {}
         data["user_count"] = self.users
-        names = {
-            (METHOD, it.name): NameTally(it.latency, it.requests, it.failures) for it in report
-        }
         failed = sum(it.failures for it in report)
         cpu = 0.6 * runners.WORKER_REPORT_INTERVAL
-        data[REPORT_KEY] = report_payload(
-            names, {"reset": failed} if failed else {}, cpu, runners.WORKER_REPORT_INTERVAL,
-            final=final,
+        data[REPORT_KEY] = payload(
+            self._entries(report, final=final), {"reset": failed} if failed else {}, cpu,
+            runners.WORKER_REPORT_INTERVAL, final=final,
         )  # fmt: skip
         msg = Message("stats", data, self.id)
         self.client.send(msg)

@@ -30,7 +30,13 @@ from locust.event import EventHook
 from locust.stats import StatsEntry, bucket_response_time
 
 from swarmbench.engine.httpclient import Reason, RequestFailed
-from swarmbench.engine.worker_report import NameKey, NameTally, name_tally, report_payload
+from swarmbench.engine.worker_report import (
+    HISTOGRAMS_PER_REPORT,
+    NameKey,
+    NameTally,
+    name_tally,
+    take_payload,
+)
 from swarmbench.telemetry import metrics
 
 FLUSH_EVERY = 256
@@ -203,21 +209,25 @@ class Recorder:
             batch.last_flush = time.perf_counter()
 
     # -- reports ----------------------------------------------------------------------------------
-    def take_report(self, cpu_s: float, wall_s: float) -> dict[str, Any]:
-        """The report payload of everything counted since the last one; the counts restart.
+    def take_report(
+        self, cpu_s: float, wall_s: float, histograms: int | None = HISTOGRAMS_PER_REPORT
+    ) -> dict[str, Any]:
+        """The report payload of what was counted since the last one (worker_report.
+        take_payload: at most `histograms` names' histograms, all in a final report).
         Locust's stats get the batch first, so both halves of the report hold the same requests.
         """
         self.flush()
-        payload = report_payload(self.names, self.failures, cpu_s, wall_s, final=self.frozen)
-        self.clear()
+        payload = take_payload(
+            self.names, self.failures, cpu_s, wall_s, final=self.frozen, histograms=histograms
+        )
+        self.failures.clear()
         return payload
 
     def clear(self) -> None:
-        """Forget what was counted since the last report (a reset of the stats, a new report)."""
+        """Forget everything counted and not reported (Locust's stats were reset)."""
         for tally in self.names.values():
-            if tally.requests:
-                tally.latency.reset()
-                tally.requests = tally.failures = 0
+            tally.latency.reset()
+            tally.requests = tally.failures = tally.waiting = 0
         self.failures.clear()
         self._batch = _LocustBatch(self._batch.name)
 

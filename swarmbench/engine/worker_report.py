@@ -1,22 +1,26 @@
 """The message a worker sends the master with its report: defined once, for both sides.
 
 A worker's report is Locust's "stats" message; swarmbench adds its part under REPORT_KEY in the
-same data (report_payload builds it, on a real worker in engine.hooks and on a simulated one in
-workersim). The master takes it back out with read_report. FREEZE_MESSAGE is the master's
-request for a final report: the worker stops its users, then reports at once, with final set.
+same data (take_payload builds it, on a real worker through engine.recorder and on a simulated
+one in workersim). The master takes it back out with read_report. FREEZE_MESSAGE is the
+master's request for a final report: the worker stops its users, then reports at once, with
+final set.
 
-What travels, per request name (Locust's (method, name) pair, as in its stats table) that saw
-requests since the previous report: the interval's histogram delta (LatencyHistogram.
-encode_delta), its requests and its failures. The run's total histogram is the merge of the
-names' histograms, so the master builds it when it is read rather than merging every delta
-twice.
+What travels, per request name (Locust's (method, name) pair, as in its stats table): its
+requests and failures since the previous report, every report; and its histogram delta
+(LatencyHistogram.encode_delta) of everything recorded since that name's histogram last
+travelled, in at most HISTOGRAMS_PER_REPORT names per report (those waiting longest), and all
+of them in a final report. Merging a delta is most of what a report costs the master (~50 us),
+so a locustfile with many names costs it about as much per report as one with four, and a
+name's percentiles on the master trail its counts by a few reports at most. The run's total
+histogram is the merge of the names', built when read rather than merged twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from swarmbench.engine.latency import LatencyHistogram
 
@@ -27,6 +31,8 @@ REPORT_KEY = "swarmbench"
 
 #: A request name: Locust's (method, name) pair, e.g. ("GET", "/cart").
 NameKey = tuple[str, str]
+#: Histograms per report beyond which names wait for a later report (the final carries all).
+HISTOGRAMS_PER_REPORT = 4
 #: Distinct request names kept apart; later ones are counted together under OTHER_NAMES. Each
 #: name holds a 136 KiB histogram on every worker and on the master, and a locustfile that puts
 #: ids in its URLs without `name=` would otherwise grow without bound.
@@ -41,6 +47,8 @@ class NameTally:
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     requests: int = 0
     failures: int = 0
+    #: on a worker: reports since this name's histogram last travelled
+    waiting: int = 0
 
 
 def name_tally(names: dict[NameKey, NameTally], key: NameKey) -> NameTally:
@@ -83,24 +91,25 @@ class WorkerReport:
     final: bool
 
 
-def report_payload(
-    names: Mapping[NameKey, NameTally],
-    failures: Mapping[str, int],
-    cpu_s: float,
-    wall_s: float,
-    *,
-    final: bool,
-) -> dict[str, Any]:
-    """swarmbench's part of one worker report, to put in its data under REPORT_KEY.
+#: a name as a worker keys it (NameKey), or as the worker simulator does (its name alone)
+Key = TypeVar("Key", str, NameKey)
 
-    Names without requests in the interval are left out; each name travels as a short list
-    [method, name, histogram delta, requests, failures] (msgpack packs lists tighter than maps).
-    """
-    entries = [
-        [method, name, tally.latency.encode_delta(), tally.requests, tally.failures]
-        for (method, name), tally in names.items()
-        if tally.requests
-    ]
+
+def histograms_to_send(waiting: Mapping[Key, int], *, final: bool, limit: int | None) -> set[Key]:
+    """Of the names holding samples (name -> reports it has waited), those whose histograms
+    travel now: all when `final` or without a limit, else the `limit` that waited longest
+    (ties in name order)."""
+    if final or limit is None or len(waiting) <= limit:
+        return set(waiting)
+    return set(sorted(waiting, key=lambda key: (-waiting[key], key))[:limit])
+
+
+def payload(
+    entries: list[list[Any]], failures: Mapping[str, int], cpu_s: float, wall_s: float, *,
+    final: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """The part under REPORT_KEY around its per-name entries [method, name, delta, requests,
+    failures] (msgpack packs lists tighter than maps)."""
     return {
         "cpu_seconds": cpu_s,
         "wall_seconds": wall_s,
@@ -109,6 +118,36 @@ def report_payload(
         "failures": dict(failures),
         "final": final,
     }
+
+
+def take_payload(
+    names: Mapping[NameKey, NameTally],
+    failures: Mapping[str, int],
+    cpu_s: float,
+    wall_s: float,
+    *,
+    final: bool,
+    histograms: int | None = HISTOGRAMS_PER_REPORT,
+) -> dict[str, Any]:
+    """swarmbench's part of one worker report, to put in its data under REPORT_KEY; what it
+    sends is taken: every name's counts restart, and so do the histograms sent. A name's
+    histogram delta is b"" while it waits; `histograms`: at most this many (None: all).
+    """
+    waiting = {key: t.waiting for key, t in names.items() if t.latency.count}
+    send = histograms_to_send(waiting, final=final, limit=histograms)
+    entries = []
+    for key, tally in names.items():
+        sent = key in send
+        if tally.requests or sent:
+            delta = tally.latency.encode_delta() if sent else b""
+            entries.append([key[0], key[1], delta, tally.requests, tally.failures])
+        tally.requests = tally.failures = 0
+        if sent:
+            tally.latency.reset()
+            tally.waiting = 0
+        elif tally.latency.count:
+            tally.waiting += 1
+    return payload(entries, failures, cpu_s, wall_s, final=final)
 
 
 def read_report(data: Mapping[str, Any]) -> WorkerReport | None:

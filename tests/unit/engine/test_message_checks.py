@@ -13,7 +13,7 @@ from locust.stats import RequestStats, StatsEntry
 from swarmbench.engine import message_checks
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.message_checks import Malformed, check_message
-from swarmbench.engine.worker_report import REPORT_KEY, NameTally, report_payload
+from swarmbench.engine.worker_report import REPORT_KEY, NameTally, take_payload
 
 NODE = "worker1_0123abcd"
 
@@ -29,7 +29,7 @@ def _report(requests: int = 1000, histogram: bytes | None = None) -> dict:
     for micros in range(1, requests + 1):
         latency.record(micros)
     names = {("GET", "/"): NameTally(latency, requests, 2)}
-    payload = report_payload(names, {"reset": 2}, 0.5, 3.0, final=False)
+    payload = take_payload(names, {"reset": 2}, 0.5, 3.0, final=False)
     if histogram is not None:
         payload["names"][0][2] = histogram
     return {

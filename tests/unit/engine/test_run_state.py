@@ -19,7 +19,7 @@ from swarmbench.engine.worker_report import (
     NameTally,
     WorkerReport,
     read_report,
-    report_payload,
+    take_payload,
 )
 
 
@@ -34,7 +34,7 @@ def _report(
     for us in latencies_us:
         hist.record(us)
     tally = NameTally(hist, len(latencies_us), sum(failures.values()))
-    payload = report_payload({("GET", name): tally}, failures, 0.8, 1.0, final=final)
+    payload = take_payload({("GET", name): tally}, failures, 0.8, 1.0, final=final)
     report = read_report({REPORT_KEY: payload})
     assert report is not None
     return report
