@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
-from locust import events
+from locust import argument_parser, events
 from locust.env import Environment
 from locust.rpc import Message
 from locust.runners import (
@@ -138,7 +138,8 @@ def _names(environment: Environment) -> dict[NameKey, NameTally]:
 def _report_locally(state: RunState, recorder: Recorder) -> None:
     """A standalone Locust's report to itself: what was counted since, merged into the run."""
     cpu_s, wall_s = state.meter.read()
-    report = read_report({REPORT_KEY: recorder.take_report(cpu_s, wall_s)})
+    # Every name's histogram every time: there is no network nor master to spare here.
+    report = read_report({REPORT_KEY: recorder.take_report(cpu_s, wall_s, histograms=None)})
     assert report is not None
     state.merge_report("local", report)
 
@@ -194,11 +195,16 @@ def _fail(message: str) -> None:
 
 
 def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
+    # gevent's loop caches "now" and has not run since Locust imported the locustfiles: on a
+    # busy machine that took seconds, and Locust's --run-time timer, set just after init from
+    # the stale clock, fired that much early (a 2 s run stopped before its first request).
+    gevent.get_hub().loop.update_now()
     security.install(environment, runner, kwargs.get("web_ui"), _fail)
     role = _role(environment)
     if role != "master":
         environment.events.request.add_listener(recorder_for(environment).on_request)
     if role == "worker":
+        _cache_default_args()
         _proc.worker_env = environment
         runner.register_message(FREEZE_MESSAGE, _on_freeze)
         runner.register_message(USERS_MESSAGE, _on_users)
@@ -224,6 +230,27 @@ def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
     if kwargs.get("web_ui") is not None:
         add_latency_route(environment, kwargs["web_ui"], lambda: _proc.runs)
         add_tab(kwargs["web_ui"], lambda: current_state(environment))
+
+
+def _cache_default_args() -> None:
+    """Build Locust's default options once per worker, not once per option per spawn message.
+
+    Locust's worker (2.47) filters the master's options with `k not in default_args_dict()`,
+    building a whole argument parser for each of the ~70 options of every spawn message: ~130
+    ms of CPU per message here, a message a second during a ramp-up. On a busy machine that
+    kept workers from answering heartbeats until the master called them missing. The defaults'
+    names never change within a process; each call still gets its own dict.
+    """
+    build = argument_parser.default_args_dict
+    if getattr(build, "swarmbench_cached", False):
+        return
+    defaults = build()
+
+    def cached() -> dict[str, Any]:
+        return dict(defaults)
+
+    cached.swarmbench_cached = True  # type: ignore[attr-defined]
+    argument_parser.default_args_dict = cached
 
 
 def _start_exporter(environment: Environment, host: str, port: int) -> None:
@@ -308,6 +335,9 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     _proc.runs += 1
     store_result(environment, None)
     state = _proc.state = RunState(environment, started=time.time())
+    current = gevent.getcurrent()
+    if role == "master" and isinstance(current, gevent.Greenlet):
+        state.starter = current  # MasterRunner.start() fires test_start in its caller
     runner = environment.runner
     assert runner is not None
     if environment.parsed_options is not None:
@@ -403,9 +433,21 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
         return  # counted at test_stop, once the users have stopped
     runner = environment.runner
     assert isinstance(runner, MasterRunner)
+    _stop_dispatching(state)
     # A worker already missing will never answer: do not wait for it.
     state.awaiting_final = {node.id for node in runner.clients.values()} - _missing(runner)
     runner.send_message(FREEZE_MESSAGE, {})
+
+
+def _stop_dispatching(state: RunState) -> None:
+    """End the ramp-up where it is. Locust's master keeps sending the spawns it scheduled after
+    a stop (its start() runs on in the greenlet that called it), and a worker that already
+    sent its final report would start users whose requests only Locust would count. Spawn
+    messages already scheduled go out first, ahead of the freeze."""
+    starter = state.starter
+    if starter is not None and not starter.dead and starter is not gevent.getcurrent():
+        starter.kill(block=True)
+        gevent.sleep(0)
 
 
 def on_test_stop(environment: Environment, **_kwargs: Any) -> None:

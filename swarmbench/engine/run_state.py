@@ -59,6 +59,8 @@ class RunState:
     complete: bool = True
     #: the run's periodic work (lost workers, self-reports, interval log, target CPU)
     greenlets: list[gevent.Greenlet] = field(default_factory=list)
+    #: on the master: the greenlet that started the run and dispatches its users
+    starter: gevent.Greenlet | None = None
     #: worker id -> last heartbeat (epoch s), to say when a lost worker was last heard from
     last_seen: dict[str, float] = field(default_factory=dict)
     #: workers lost during the run: {"id", "at" (marked missing), "last_seen"}, epoch seconds

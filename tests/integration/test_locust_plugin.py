@@ -59,7 +59,7 @@ def assert_every_count_agrees(run: Run, names: set[str]) -> None:
 @pytest.mark.parametrize("case", list(CASES))
 def test_standalone_counts_agree(case: str, fake_server, tmp_path: Path) -> None:
     files, user_class, names = CASES[case]
-    args = ["-u", "3", "-r", "3", "-t", "2s", "--host", fake_server("ok").rstrip("/")]
+    args = ["-u", "3", "-r", "3", "-t", "3s", "--host", fake_server("ok").rstrip("/")]
     run = locust_runs.headless(tmp_path, files, *args, *([user_class] if user_class else []))
     assert_every_count_agrees(run, names)
     if case == "FastHttpUser":
@@ -70,7 +70,9 @@ def test_standalone_counts_agree(case: str, fake_server, tmp_path: Path) -> None
 @pytest.mark.parametrize("case", list(CASES))
 def test_distributed_counts_agree(case: str, fake_server, tmp_path: Path) -> None:
     files, user_class, names = CASES[case]
-    args = ["-u", "4", "-r", "4", "-t", "3s", "--host", fake_server("ok").rstrip("/")]
+    # Stopped during the ramp-up (12 users at 2/s, one per worker each second; a 5 s run): the
+    # master's spawns still scheduled must not start users after a worker's final report.
+    args = ["-u", "12", "-r", "2", "-t", "5s", "--host", fake_server("ok").rstrip("/")]
     run = locust_runs.distributed(tmp_path, files, *args, user_class=user_class)
     assert_every_count_agrees(run, names)
     workers = run.result["workers"]

@@ -75,7 +75,8 @@ def _row(workers: int, cpu: float, *, missing: int = 0) -> master_bench.Row:
         workers=workers, attached=True, attach_s=5, cpu_percent=cpu, cpu_peak_percent=cpu,
         cpu_wait_percent=0, rss_peak_bytes=1, rtt_p50_ms=1, rtt_p99_ms=5, rtt_max_ms=9,
         sim_cpu_percent=10, missing=missing, sent_requests=10, master_requests=10,
-        locust_requests=10, exact=True, report_bytes_median=2700, report_bytes_max=2800,
+        locust_requests=10, exact=True, names=1, report_bytes_median=2700,
+        report_bytes_max=2800,
     )  # fmt: skip
 
 
