@@ -10,7 +10,7 @@ run_state     the master's state of a run: merged histogram, totals, lost worker
 latency_json  the run's result JSON (and its headless summary lines)
 latency_route GET /swarmbench/latency on the master's web UI
 web_tab       the "swarmbench latency" tab in Locust's web UI: live per-name percentiles
-thresholds    pass/fail thresholds on a run's figures (pure; the bench uses them too)
+locust_thresholds  pass/fail thresholds on a Locust run's figures (pure, no Locust)
 hdr_export    the histograms as HdrHistogram's .hlog interval log and .hgrm distributions
 target_cpu    the target's CPU per request, read from a swarmbench collector
 plugin_options the plugin's options beyond the measurement (thresholds, exports, collector)

@@ -4,7 +4,7 @@ a standalone Locust), where the run's result is built.
 
 --max-p99-us US, --max-failure-ratio R, --min-rps R   checked at the end of each run over
     every request; a miss is logged, named in the summary and the latency JSON ("thresholds"),
-    and the process exits 3 (thresholds.EXIT_MISSED).
+    and the process exits 3 (locust_thresholds.EXIT_MISSED).
 --hdr-export PREFIX   PREFIX.hlog and PREFIX*.hgrm (engine.hdr_export); default
     <csv prefix>_latency when --csv is given, like the latency JSON.
 --target-metrics URL  a swarmbench collector's /metrics: the target's CPU per request beside
@@ -17,7 +17,7 @@ import argparse
 from typing import Any
 from urllib.parse import urlsplit
 
-from swarmbench.engine.thresholds import EXIT_MISSED, Threshold, positive, ratio
+from swarmbench.engine.locust_thresholds import EXIT_MISSED, Threshold, positive, ratio
 
 #: option -> (Namespace attribute, Figures field)
 THRESHOLD_OPTIONS = {

@@ -2,7 +2,7 @@
 
 Start: the HdrHistogram interval log when one is asked for. End, once every final report is
 merged: the target's last CPU reading, the latency JSON (latency_json), the thresholds checked
-against it (a miss sets Locust's exit code to thresholds.EXIT_MISSED), the .hgrm files; the
+against it (a miss sets Locust's exit code to locust_thresholds.EXIT_MISSED), the .hgrm files; the
 result is written and kept for GET /swarmbench/latency.
 """
 
@@ -17,9 +17,9 @@ from locust.env import Environment
 
 from swarmbench.engine.hdr_export import IntervalLog, write_distributions
 from swarmbench.engine.latency_json import build_result, json_path, store_result
+from swarmbench.engine.locust_thresholds import EXIT_MISSED, Figures, check, missed
 from swarmbench.engine.plugin_options import hdr_prefix, thresholds_of
 from swarmbench.engine.run_state import RunState
-from swarmbench.engine.thresholds import EXIT_MISSED, Figures, check, missed
 from swarmbench.util import atomic
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
 from swarmbench.engine.latency import LatencyHistogram
-from swarmbench.engine.thresholds import EXIT_MISSED
+from swarmbench.engine.locust_thresholds import EXIT_MISSED
 from swarmbench.engine.web_tab import TAB_KEY
 from swarmbench.util import processes
 

@@ -1,9 +1,11 @@
-"""Pass/fail thresholds on a run's figures, as k6's thresholds and locust-plugins' --check-* do.
+"""Pass/fail thresholds on a Locust run's figures, as k6's thresholds and locust-plugins'
+--check-* do: checked at the end of a `locust` run with swarmbench's plugin (--max-p99-us,
+--max-failure-ratio, --min-rps; engine.plugin_options and engine.run_end).
 
-One definition for every caller: the end of a `locust` run with swarmbench's plugin
-(engine.hooks: --max-p99-us, --max-failure-ratio, --min-rps) and `swarmbench bench`. A
-Threshold names a figure of `Figures`, its limit and the option that set it; `check` compares a
-run's figures with each and an Outcome that missed says what was measured against what:
+The figures carry the names `swarmbench bench --threshold` gives them (bench/thresholds.py,
+which checks cells): p99_us, failure_ratio, rps, cpu_us_per_request. A Threshold names a figure
+of `Figures`, its limit and the option that set it; `check` compares a run's figures with each
+and an Outcome that missed says what was measured against what:
 
     p99 1,234 us > 1,000 us (--max-p99-us)
 

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from swarmbench.engine.thresholds import Figures, Threshold, check, missed, positive, ratio
+from swarmbench.engine.locust_thresholds import Figures, Threshold, check, missed, positive, ratio
 
 RESULT = {"requests": 1000, "failures": 25, "rps": 812.4, "latency_us": {"p99": 1234}}
 
