@@ -206,17 +206,24 @@ class LatencyHistogram:
         """Samples <= each bound (bounds ascending), for a Prometheus histogram's buckets.
 
         A bucket counts when its highest equivalent value is <= the bound, so with 3 digits a
-        bound sits within 0.1% of where an exact count would put it.
+        bound sits within 0.1% of where an exact count would put it. Summed over the bucket
+        array's slices between bounds: the package's recorded-value iterator took ~40 ms a
+        scrape for a loaded run's histogram, and the exporter reads one per request name.
         """
         h = self._hist
         totals = [0] * len(bounds_us)
         if not h.total_count:
             return totals
-        for item in h.get_recorded_iterator():
-            top = h.get_highest_equivalent_value(item.value_iterated_to)
-            for i, bound in enumerate(bounds_us):
-                if top <= bound:
-                    totals[i] += item.count_at_value_iterated_to
+        last_recorded = h.get_counts_array_index(h.max_value)
+        start, running = h.get_counts_array_index(h.min_value), 0
+        for i, bound in enumerate(bounds_us):
+            last = min(h.get_counts_array_index(min(bound, HIGHEST_US)), last_recorded)
+            if h.get_highest_equivalent_value(h.get_value_from_index(last)) > bound:
+                last -= 1  # the bucket holding the bound reaches past it
+            if last >= start:
+                running += sum(self._counts[start : last + 1])
+                start = last + 1
+            totals[i] = running
         return totals
 
     def write_percentile_distribution(self, out: BinaryIO, unit_ratio: float) -> None:
