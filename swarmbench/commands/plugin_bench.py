@@ -11,14 +11,7 @@ from rich.console import Console
 
 from swarmbench.capacity import generator_bench, plugin_bench
 from swarmbench.errors import UsageError
-from swarmbench.util import options
-
-
-def _locustfile(text: str) -> Path:
-    path = Path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"--locustfile {text!r}: no such file")
-    return path.resolve()
+from swarmbench.util import atomic, options
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=__doc__,
     )
     parser.add_argument(
-        "--locustfile", type=_locustfile, metavar="PATH",
+        "--locustfile", type=options.existing_file, metavar="FILE",
         default=options.env("PLUGINBENCH_LOCUSTFILE"),
         help="the locustfile to run both ways (default: FastHttpUser, GET / over keep-alive)",
     )  # fmt: skip
@@ -37,16 +30,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"its User class (default: {plugin_bench.DEFAULT_USER_CLASS} of the default file)",
     )  # fmt: skip
     parser.add_argument(
-        "--duration", type=options.duration, metavar="SPAN",
+        "--duration", type=options.duration(options.RUN_SECONDS), metavar="SPAN",
         default=options.env("PLUGINBENCH_DURATION", "10s"), help="each run (10s)",
     )  # fmt: skip
     parser.add_argument(
-        "--rounds", type=options.positive_int, metavar="N",
+        "--rounds", type=options.whole(options.REPEATS), metavar="N",
         default=options.env("PLUGINBENCH_ROUNDS", "5"),
         help="rounds of one plain and one plugin run, order alternating (5)",
     )  # fmt: skip
     parser.add_argument(
-        "--users", type=options.positive_int, metavar="N",
+        "--users", type=options.whole(options.CONNECTIONS), metavar="N",
         default=options.env("PLUGINBENCH_USERS", "16"), help="Locust users (16)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, metavar="PATH", help="also write the results as JSON")
@@ -56,6 +49,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_plugin_bench(args: argparse.Namespace) -> int:
     if args.locustfile and not args.user_class:
         raise UsageError("--locustfile needs --user-class: the class to run from it")
+    if args.out:
+        atomic.ensure_writable(args.out.parent, "the results (--out)")
     console = Console(highlight=False)
     generator_cpu, target_cpu = generator_bench.pick_cpus()
     what = args.locustfile or "FastHttpUser GET / (keep-alive)"
@@ -75,7 +70,7 @@ def cmd_plugin_bench(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="swarmbench-pluginbench-") as tmp:
         settings = plugin_bench.Settings(
             args.duration, args.users, args.rounds, generator_cpu, target_cpu, Path(tmp),
-            locustfile=args.locustfile,
+            locustfile=args.locustfile.resolve() if args.locustfile else None,
             user_class=args.user_class or plugin_bench.DEFAULT_USER_CLASS,
         )  # fmt: skip
         samples = plugin_bench.run(settings, progress)

@@ -44,6 +44,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -65,7 +66,7 @@ from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.latency_json import json_path, store_result, stored_result, summary_text
 from swarmbench.engine.latency_route import add_latency_route
 from swarmbench.engine.plugin_options import add_options as add_plugin_options
-from swarmbench.engine.plugin_options import target_metrics_url
+from swarmbench.engine.plugin_options import hdr_prefix, target_metrics_url
 from swarmbench.engine.recorder import Recorder, others_listen, recorder_for
 from swarmbench.engine.run_end import finish_run, open_interval_log
 from swarmbench.engine.run_state import RunState
@@ -223,6 +224,9 @@ def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
         latency_json = json_path(opts) if opts is not None else ""
         if latency_json:  # said now, not after the whole run
             atomic.ensure_writable(Path(latency_json).parent, "the --latency-json file")
+        hdr = hdr_prefix(opts)
+        if hdr:
+            atomic.ensure_writable(Path(hdr).parent, "the --hdr-export files")
     except UsageError as exc:
         _fail(str(exc))
     if bind is not None:

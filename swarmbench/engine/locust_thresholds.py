@@ -15,9 +15,7 @@ must not pass a run that measured nothing. Pure: no Locust, no I/O.
 
 from __future__ import annotations
 
-import argparse
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,40 +124,3 @@ def check(thresholds: Iterable[Threshold], figures: Figures) -> list[Outcome]:
 
 def missed(outcomes: Iterable[Outcome]) -> list[Outcome]:
     return [o for o in outcomes if not o.passed]
-
-
-# -- option values ---------------------------------------------------------------------------
-def _number(text: str, option: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{option} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{option} {text!r} is not a finite number")
-    return value
-
-
-def positive(option: str) -> Callable[[str], float]:
-    """An argparse type: a number above 0 (a latency, a rate)."""
-
-    def parse(text: str) -> float:
-        value = _number(text, option)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{option} must be above 0, got {text!r}")
-        return value
-
-    return parse
-
-
-def ratio(option: str) -> Callable[[str], float]:
-    """An argparse type: a ratio from 0 to 1 (0.01 is 1%)."""
-
-    def parse(text: str) -> float:
-        value = _number(text, option)
-        if not 0 <= value <= 1:
-            raise argparse.ArgumentTypeError(
-                f"{option} must be a ratio from 0 to 1 (0.01 is 1%), got {text!r}"
-            )
-        return value
-
-    return parse

@@ -13,12 +13,16 @@ a standalone Locust), where the run's result is built.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 from urllib.parse import urlsplit
 
-from swarmbench.engine.locust_thresholds import EXIT_MISSED, Threshold, positive, ratio
+from swarmbench.engine import security
+from swarmbench.engine.latency import HIGHEST_US
+from swarmbench.engine.locust_thresholds import EXIT_MISSED, Threshold
+from swarmbench.util import options
 
+P99_US = options.Limit(HIGHEST_US, "the histograms' ceiling: a slower request counts as 60 s")
+RATIO = options.Limit(1, "a ratio: 1 is every request")
 #: option -> (Namespace attribute, Figures field)
 THRESHOLD_OPTIONS = {
     "--max-p99-us": ("max_p99_us", "p99_us"),
@@ -32,8 +36,8 @@ def _metrics_url(text: str) -> str:
         return ""
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise argparse.ArgumentTypeError(
-            f"--target-metrics {text!r}: use the collector's URL, e.g. http://127.0.0.1:9645/metrics"
+        raise options.invalid(
+            text, "is not a URL: use the collector's, e.g. http://127.0.0.1:9645/metrics"
         )
     return text.strip()
 
@@ -45,30 +49,31 @@ def add_options(parser: Any) -> None:
         " HdrHistogram's tools, the target's CPU from a swarmbench collector",
     )
     group.add_argument(
-        "--max-p99-us", type=positive("--max-p99-us"), metavar="US",
+        "--max-p99-us", type=options.real(P99_US, unit="us"), metavar="US",
         env_var="SWARMBENCH_MAX_P99_US",
         help="fail the run if the p99 latency over every request is above US microseconds",
     )  # fmt: skip
     group.add_argument(
-        "--max-failure-ratio", type=ratio("--max-failure-ratio"), metavar="R",
+        "--max-failure-ratio", type=options.real(RATIO, open_low=False), metavar="R",
         env_var="SWARMBENCH_MAX_FAILURE_RATIO",
         help="fail the run if more than R of its requests failed (0.01 is 1%%)",
     )  # fmt: skip
     group.add_argument(
-        "--min-rps", type=positive("--min-rps"), metavar="R", env_var="SWARMBENCH_MIN_RPS",
+        "--min-rps", type=options.real(options.RATE), metavar="R", env_var="SWARMBENCH_MIN_RPS",
         help="fail the run if it completed fewer than R requests/s (failures included)",
     )  # fmt: skip
-    group.add_argument(
+    # A path and an address: never settable from the web form (security, web_guard).
+    security.hide_from_web_form(group.add_argument(
         "--hdr-export", default="", metavar="PREFIX", env_var="SWARMBENCH_HDR_EXPORT",
         help="write PREFIX.hlog (HdrHistogram interval log, a tag per request name) and "
         "PREFIX.hgrm percentile distributions (default: <csv prefix>_latency with --csv)",
-    )  # fmt: skip
-    group.add_argument(
+    ))  # fmt: skip
+    security.hide_from_web_form(group.add_argument(
         "--target-metrics", type=_metrics_url, default="", metavar="URL",
         env_var="SWARMBENCH_TARGET_METRICS",
         help="a swarmbench collector's /metrics URL: the target's CPU per request is shown "
         "beside the latency (web UI, latency JSON)",
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def thresholds_of(opts: Any) -> list[Threshold]:

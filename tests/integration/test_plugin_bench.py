@@ -28,14 +28,3 @@ def test_one_round_prints_the_ratio_and_writes_both_sides(
         assert sample["us_per_request"] > 0, sample
     (ratio,) = data["summary"]["ratios"]
     assert ratio > 0 and data["summary"]["median_ratio"] == ratio
-
-
-def test_a_locustfile_needs_its_user_class(tmp_path: Path) -> None:
-    locustfile = tmp_path / "mine.py"
-    locustfile.write_text("")
-    cmd = [sys.executable, "-m", "swarmbench", "plugin-bench", "--locustfile", str(locustfile)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        "swarmbench: --locustfile needs --user-class: the class to run from it"
-    ]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
-from swarmbench.engine.locust_thresholds import Figures, Threshold, check, missed, positive, ratio
+from swarmbench.engine.locust_thresholds import Figures, Threshold, check, missed
 
 RESULT = {"requests": 1000, "failures": 25, "rps": 812.4, "latency_us": {"p99": 1234}}
 
@@ -49,24 +47,3 @@ def test_a_limit_met_exactly_passes() -> None:
 def test_an_unknown_figure_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown figure 'p95'"):
         Threshold("p95", 1, "x")
-
-
-@pytest.mark.parametrize(
-    ("parse", "text", "message"),
-    [
-        (positive("--max-p99-us"), "abc", "--max-p99-us 'abc' is not a number"),
-        (positive("--max-p99-us"), "0", "must be above 0"),
-        (positive("--min-rps"), "nan", "not a finite number"),
-        (ratio("--max-failure-ratio"), "5", "ratio from 0 to 1"),
-        (ratio("--max-failure-ratio"), "-0.1", "ratio from 0 to 1"),
-    ],
-)
-def test_option_values_are_refused_with_one_line(parse, text: str, message: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError, match=message):
-        parse(text)
-
-
-def test_option_values_parse() -> None:
-    assert positive("x")("1500") == 1500.0
-    assert ratio("x")("0") == 0.0
-    assert ratio("x")("0.01") == 0.01
