@@ -3,11 +3,10 @@
     swarmbench bench --locustfile deploy/examples/locustfile.py --user-class ShopUser \
         --targets deploy/examples/targets.toml --systems asgi-hello,rust-std --keepalive on
 
-swarmbench loads it beside locustfiles/http.py, whose import adds swarmbench's measurement;
-ShopUser runs in the Locust cells and the report gives each request name's latency in
-microseconds once that measurement counts every User class's requests (Locust's
-events.request), not only swarmbench's own users': tests/integration/test_own_locustfile.py
-holds this example to it.
+swarmbench loads it beside locustfiles/http.py, whose import adds swarmbench's measurement (its
+Locust plugin counts every User class's requests through Locust's events.request); ShopUser runs
+in the Locust cells and the report gives each request name's latency in microseconds:
+tests/integration/test_own_locustfile.py holds this example to it.
 """
 
 from locust import FastHttpUser, constant, task

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from swarmbench.util import paths
 
 EXAMPLES = paths.ROOT / "deploy" / "examples"
@@ -67,11 +65,6 @@ def test_a_class_not_in_the_locustfile_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--locustfile and --user-class go together" in proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="swarmbench's measurement counts only its own users' requests until its Locust "
-    "plugin records every User class (events.request); remove this mark when it does",
-)
 def test_a_plain_locust_locustfile_is_reported_by_request_name(tmp_path: Path) -> None:
     """deploy/examples/locustfile.py, FastHttpUser with two request names, written for plain
     Locust: its requests are counted, and the report has each name's microsecond latency."""
