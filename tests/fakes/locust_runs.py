@@ -2,7 +2,9 @@
 
 Each run writes Locust's --json-file (locust.json), swarmbench's latency JSON (run_latency.json)
 and, when tests/fakes/locustfiles/listener.py is among the locustfiles, the third-party style
-listener's counts (listener/<pid>.json, one per process) in the run's directory.
+listener's counts (listener/<pid>.json, one per process) in the run's directory. A run
+started with its web UI up (web_autostart) also serves the UI and the metrics endpoint while
+it goes on and for a few seconds after it ends.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +46,8 @@ class Run:
     heard_failures: Counter[str]
 
 
-def command(locustfiles: Sequence[Path], *args: str) -> list[str]:
-    return [LOCUST, "-f", ",".join(map(str, locustfiles)), "--metrics-bind", "", *args]
+def command(locustfiles: Sequence[Path], *args: str, metrics_bind: str = "") -> list[str]:
+    return [LOCUST, "-f", ",".join(map(str, locustfiles)), "--metrics-bind", metrics_bind, *args]
 
 
 def _env(cwd: Path) -> dict[str, str]:
@@ -80,6 +83,36 @@ def headless(cwd: Path, locustfiles: Sequence[Path], *args: str) -> Run:
     return _read(cwd, proc.stdout + proc.stderr, proc.returncode)
 
 
+def _master_args(port: int, workers: int) -> list[str]:
+    args = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
+    return [*args, "--expect-workers", str(workers)]
+
+
+def _start_workers(
+    cwd: Path, locustfiles: Sequence[Path], port: int, workers: int, args: Sequence[str] = ()
+) -> list[subprocess.Popen[bytes]]:
+    cmd = command(locustfiles, "--worker", "--master-host", "127.0.0.1")
+    cmd += ["--master-port", str(port), *args]
+    quiet = subprocess.DEVNULL
+    return [
+        subprocess.Popen(cmd, cwd=cwd, env=_env(cwd), stdout=quiet, stderr=quiet)
+        for _ in range(workers)
+    ]
+
+
+def _finish(master: subprocess.Popen[str], workers: Sequence[subprocess.Popen[bytes]]) -> str:
+    """The master's output once it quit; the workers quit with it, writing their counts."""
+    try:
+        out, _ = master.communicate(timeout=RUN_TIMEOUT_S)
+        for proc in workers:
+            proc.wait(timeout=20)
+    finally:
+        processes.stop(master)
+        for proc in workers:
+            processes.stop(proc)
+    return out
+
+
 def distributed(
     cwd: Path,
     locustfiles: Sequence[Path],
@@ -90,23 +123,49 @@ def distributed(
 ) -> Run:
     """A headless master and `workers` worker processes on loopback; args go to the master."""
     port = processes.free_port()
-    master_args = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
-    master_args += ["--expect-workers", str(workers), "--headless", "--csv", "run"]
+    master_args = [*_master_args(port, workers), "--headless", "--csv", "run"]
     master_args += ["--json-file", "locust", *args]
-    env = _env(cwd)
     master = subprocess.Popen(
         command(locustfiles, *master_args, *([user_class] if user_class else [])),
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=cwd, env=_env(cwd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    worker_cmd = command(locustfiles, "--worker", "--master-host", "127.0.0.1")
-    worker_cmd += ["--master-port", str(port), *worker_args]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    started = [subprocess.Popen(worker_cmd, cwd=cwd, env=env, **quiet) for _ in range(workers)]
-    try:
-        out, _ = master.communicate(timeout=RUN_TIMEOUT_S)
-        for proc in started:
-            proc.wait(timeout=20)  # they quit with the master, writing their listener counts
-    finally:
-        for proc in (master, *started):
-            processes.stop(proc)
+    started = _start_workers(cwd, locustfiles, port, workers, worker_args)
+    out = _finish(master, started)
     return _read(cwd, out, master.returncode)
+
+
+@dataclass
+class WebRun:
+    """A run with Locust's web UI and swarmbench's metrics endpoint up."""
+
+    #: http://127.0.0.1:PORT of Locust's web UI, and of the metrics endpoint
+    web: str
+    metrics: str
+    #: what the run left, once every process quit
+    run: Run | None = field(default=None)
+
+
+@contextmanager
+def web_autostart(
+    cwd: Path, locustfiles: Sequence[Path], *args: str, workers: int = 0, autoquit_s: int = 5
+) -> Iterator[WebRun]:
+    """A run started from the command line with its web UI up (--autostart), standalone or a
+    master with `workers` workers, serving metrics; it quits autoquit_s after it ends. The
+    body reads the endpoints meanwhile; `run` is filled when the with-block ends."""
+    web_port, metrics_port, master_port = (processes.free_port() for _ in range(3))
+    live = WebRun(f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{metrics_port}/metrics")
+    cmd = command(
+        locustfiles, *(_master_args(master_port, workers) if workers else []),
+        "--autostart", "--autoquit", str(autoquit_s), "--web-host", "127.0.0.1",
+        "--web-port", str(web_port), "--csv", "run", "--json-file", "locust", *args,
+        metrics_bind=f"127.0.0.1:{metrics_port}",
+    )  # fmt: skip
+    master = subprocess.Popen(
+        cmd, cwd=cwd, env=_env(cwd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    started = _start_workers(cwd, locustfiles, master_port, workers)
+    try:
+        yield live
+    finally:
+        out = _finish(master, started)
+    live.run = _read(cwd, out, master.returncode)

@@ -21,10 +21,14 @@ from fakes import locust_runs
 from fakes.locust_runs import LISTENER, LOCUSTFILES, PLUGIN, SWARMBENCH_USERS, Run
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
+from prometheus_client.parser import text_string_to_metric_families
+from swarmbench.collectors.master import BUCKETS_US
 
 from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.latency_route import LATENCY_ROUTE
 from swarmbench.engine.locust_thresholds import EXIT_MISSED
 from swarmbench.engine.web_tab import TAB_KEY
+from swarmbench.telemetry import metrics
 from swarmbench.util import processes
 
 #: name -> (locustfiles, user class or "", names the run must show)
@@ -185,6 +189,71 @@ def _wait(check, timeout_s: float = 30.0):  # type: ignore[no-untyped-def]
             pass
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.3)
+
+
+def _scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """The metrics endpoint's samples, read with prometheus_client's own parser."""
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        text = resp.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _finished_result(web: str) -> dict:
+    answer = _get_json(web + LATENCY_ROUTE)
+    return answer["result"] if answer["finished"] else {}
+
+
+def assert_endpoints_agree(result: dict, tab: dict[str, dict], scraped: dict) -> None:
+    """Every name's (and the total's) counts and microsecond figures, as the latency JSON has
+    them, in the web UI tab's rows and in the Prometheus series (buckets to the count)."""
+    entries = [*result["by_name"], {**result, "method": "", "name": "Aggregated"}]
+    for entry in entries:
+        row, lat = tab[entry["name"]], entry["latency_us"]
+        assert (row["requests"], row["failures"]) == (entry["requests"], entry["failures"])
+        tab_us = [row[k] for k in ("p50_us", "p90_us", "p99_us", "p999_us", "max_us")]
+        assert tab_us == [lat[k] for k in ("p50", "p90", "p99", "p99.9", "max")], entry["name"]
+        if entry["name"] == "Aggregated":
+            prefix, labels = metrics.REQUEST_DURATION_SECONDS, frozenset[tuple[str, str]]()
+            assert scraped[(metrics.REQUESTS + "_total", labels)] == entry["requests"]
+            reasons = metrics.REQUEST_FAILURES + "_total"
+            assert sum(v for (n, _), v in scraped.items() if n == reasons) == entry["failures"]
+        else:
+            prefix = metrics.NAMED_REQUEST_DURATION_SECONDS
+            labels = frozenset({"method": entry["method"], "name": entry["name"]}.items())
+            assert scraped[(metrics.NAMED_REQUESTS + "_total", labels)] == entry["requests"]
+            failures = scraped[(metrics.NAMED_REQUEST_FAILURES + "_total", labels)]
+            assert failures == entry["failures"]
+        expected = LatencyHistogram.decode(entry["histogram"]).cumulative_counts(BUCKETS_US)
+        buckets = [
+            scraped[(prefix + "_bucket", labels | {("le", repr(bound / 1e6))})]
+            for bound in BUCKETS_US
+        ]
+        assert buckets == expected, entry["name"]
+        assert scraped[(prefix + "_count", labels)] == entry["requests"]
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["local", "distributed"])
+@pytest.mark.parametrize("case", ["HttpUser", "FastHttpUser"])
+def test_prometheus_and_the_web_tab_say_what_the_json_says(
+    case: str, workers: int, fake_server, tmp_path: Path
+) -> None:
+    """A plain-Locust locustfile with its web UI up (--autostart): once the run ended, the
+    master's metrics endpoint and the tab hold exactly the JSON's counts and figures."""
+    files, _, names = CASES[case]
+    args = ["-u", "4", "-r", "4", "-t", "4s", "--host", fake_server("ok").rstrip("/")]
+    with locust_runs.web_autostart(tmp_path, files, *args, workers=workers) as live:
+        # Scraped while it runs too, as Prometheus would (the quit waits for a final scrape).
+        result = _wait(lambda: _scrape(live.metrics) and _finished_result(live.web), 60)
+        tab, scraped = _tab_rows(live.web), _scrape(live.metrics)
+    assert live.run is not None
+    assert_every_count_agrees(live.run, names)
+    assert result == live.run.result  # GET /swarmbench/latency is the file
+    assert len(result["workers"]) == max(workers, 1)
+    assert_endpoints_agree(result, tab, scraped)
 
 
 def test_web_ui_tab_shows_live_per_name_microseconds_and_target_cpu(
