@@ -55,14 +55,14 @@ def _env(cwd: Path) -> dict[str, str]:
     return {**os.environ, "LISTENER_OUT": str(cwd / "listener")}
 
 
-def _read(cwd: Path, output: str, returncode: int) -> Run:
+def _read(cwd: Path, output: str, returncode: int, csv: str = "run") -> Run:
     heard: Counter[str] = Counter()
     heard_failures: Counter[str] = Counter()
     for path in (cwd / "listener").glob("*.json"):
         data = json.loads(path.read_text())
         heard.update(data["requests"])
         heard_failures.update(data["failures"])
-    latency = cwd / "run_latency.json"
+    latency = cwd / f"{csv}_latency.json"
     return Run(
         output=output,
         returncode=returncode,
@@ -73,14 +73,14 @@ def _read(cwd: Path, output: str, returncode: int) -> Run:
     )
 
 
-def headless(cwd: Path, locustfiles: Sequence[Path], *args: str) -> Run:
+def headless(cwd: Path, locustfiles: Sequence[Path], *args: str, csv: str = "run") -> Run:
     """A standalone headless run; args carry -u, -t, --host and the user class."""
-    cmd = command(locustfiles, "--headless", "--csv", "run", "--json-file", "locust", *args)
+    cmd = command(locustfiles, "--headless", "--csv", csv, "--json-file", "locust", *args)
     proc = subprocess.run(
         cmd, check=False, cwd=cwd, env=_env(cwd), capture_output=True, text=True,
         timeout=RUN_TIMEOUT_S,
     )  # fmt: skip
-    return _read(cwd, proc.stdout + proc.stderr, proc.returncode)
+    return _read(cwd, proc.stdout + proc.stderr, proc.returncode, csv)
 
 
 def _master_args(port: int, workers: int) -> list[str]:
