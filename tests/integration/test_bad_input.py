@@ -16,6 +16,8 @@ ENV does the same for every SWARMBENCH_* variable an option defaults from; with 
 to garbage, every command's --help still works (they are read lazily).
 
 Adding an option: add its row here ("bench --new-flag": NUMBER for a number). That is all.
+Each row records the one line the command printed, so a run lists every input tried and what
+it answered: `--junitxml FILE -o junit_family=xunit1`, property "line" of each test case.
 
 RUNS placeholders: {busy} is a loopback port a listening socket holds; {file} an existing plain
 file; {no_targets} an inventory without a targets group; {closed} one whose hosts are 127.0.0.1 on
@@ -34,7 +36,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -607,12 +609,29 @@ def _expect_one_line_exit_2(
     return lines[0]
 
 
+Refused = Callable[[list[str], argparse.ArgumentParser], str]
+
+
+@pytest.fixture
+def refused(
+    capsys: pytest.CaptureFixture[str], record_property: Callable[[str, object], None]
+) -> Refused:
+    """Parse argv: exit 2 with one line, which is returned and recorded for the row."""
+
+    def check(argv: list[str], parser: argparse.ArgumentParser) -> str:
+        line = _expect_one_line_exit_2(argv, capsys, parser)
+        record_property("line", line)
+        return line
+
+    return check
+
+
 @pytest.mark.parametrize(("key", "path", "value", "needle"), _parse_rows())
 def test_bad_value_is_refused_while_parsing(
-    key: str, path: str, value: str, needle: str, capsys: pytest.CaptureFixture[str]
+    key: str, path: str, value: str, needle: str, refused: Refused
 ) -> None:
     argv = _argv(key, path, value)
-    line = _expect_one_line_exit_2(argv, capsys, _parser())
+    line = refused(argv, _parser())
     option = key.rsplit(" ", 1)[1]
     if option.startswith("-"):
         assert option in line
@@ -623,10 +642,10 @@ def test_bad_value_is_refused_while_parsing(
     ("var", "row"), [(k, v) for k, v in sorted(ENV.items()) if v.argv], ids=lambda x: str(x)[:40]
 )
 def test_bad_environment_value_breaks_only_its_command(
-    var: str, row: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    var: str, row: Env, monkeypatch: pytest.MonkeyPatch, refused: Refused
 ) -> None:
     monkeypatch.setenv(var, row.value)
-    line = _expect_one_line_exit_2(list(row.argv), capsys, cli.build_parser())
+    line = refused(list(row.argv), cli.build_parser())
     assert var in line
     other = cli.build_parser().parse_args(["report", "x"])  # a command that reads none
     assert other.func is not None
@@ -652,17 +671,6 @@ def busy_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield sock.getsockname()[1]
-
-
-def _results_folder(tmp_path: Path, name: str, run: object, cell: object = None) -> str:
-    folder = tmp_path / name
-    (folder / "cells").mkdir(parents=True)
-    (folder / "run.json").write_text(run if isinstance(run, str) else json.dumps(run))
-    if cell is not None:
-        (folder / "cells" / "tokio.keepalive-on.wrk.json").write_text(
-            cell if isinstance(cell, str) else json.dumps(cell)
-        )
-    return str(folder)
 
 
 def _results_folder(
@@ -735,7 +743,9 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("run", [pytest.param(r, id=r.id) for r in RUNS])
-def test_bad_input_when_the_command_runs(run: Run, busy_port: int, tmp_path: Path) -> None:
+def test_bad_input_when_the_command_runs(
+    run: Run, busy_port: int, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
     out = tmp_path / "out"
     fill = _placeholders(tmp_path, busy_port)
     argv = [arg.format(**fill) for arg in run.argv]
@@ -752,6 +762,7 @@ def test_bad_input_when_the_command_runs(run: Run, busy_port: int, tmp_path: Pat
     if not run.planned:
         assert not out.exists()  # bad input writes nothing
     assert len(lines) == 1, proc.stderr
+    record_property("line", lines[0])
     for needle in run.needles:
         assert needle.format(**fill) in lines[0]
 
