@@ -212,3 +212,48 @@ def test_a_stopped_bench_leaves_no_wrk_on_the_worker(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _master_state(cluster: hosts.Cluster) -> str | None:
+    """The Locust master's state from its web API on the master's loopback (None: no answer)."""
+    proc = cluster.ssh(MASTER, "curl -sf --max-time 10 http://127.0.0.1:8089/stats/requests")
+    return json.loads(proc.stdout).get("state") if proc.returncode == 0 else None
+
+
+def test_a_stopped_bench_stops_the_masters_locust_run(
+    cluster: hosts.Cluster, tmp_path: Path
+) -> None:
+    """Ctrl-C during a Locust cell, which the long-running master drives on the worker hosts:
+    the bench stops that run through the master's API before it goes (the master and its
+    workers are services and stay up, idle), and nothing of the bench runs here."""
+    token = f"cluster-locust-{tmp_path}"
+    env = {**hosts.ansible_env(cluster), "PYTHONPATH": str(hosts.ROOT), OWNER_VAR: token}
+    cmd = [*SWARMBENCH, "bench", "--inventory", str(hosts.write_inventory(cluster))]
+    cmd += ["--out", str(tmp_path / "run"), "--systems", "rust-std", "--keepalive", "on"]
+    cmd += ["--generators", "locust", "--duration", "2m", "--warmup", "1s", "--users", "4"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=hosts.ROOT, env=env
+    )
+    try:
+        deadline = time.monotonic() + BENCH_TIMEOUT_S
+        while _master_state(cluster) not in ("spawning", "running"):
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the master never ran the cell"
+            time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr[-3000:]
+        assert "Traceback" not in stderr
+        deadline = time.monotonic() + 30
+        while _master_state(cluster) in ("spawning", "running") and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _master_state(cluster) == "stopped"
+        deadline = time.monotonic() + 20
+        while owned_processes(token) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not owned_processes(token)
+    finally:
+        kill_owned(token)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
