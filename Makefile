@@ -21,9 +21,13 @@ STAMP := $(VENV)/.installed
 # python3-uvicorn serves deploy/examples' ASGI app, the user's own server of the tests.
 # gnupg, dpkg-dev and python3-debian: the install-path test builds a signed local apt repository
 # (python3-debian rebuilt from its installed files) for a fresh test host.
+# nftables: the playbook's firewall, on the cluster tests' hosts (they share this /usr).
 DEBIAN_PACKAGES := python3-venv python3-dev wrk apache2-utils prometheus \
 	prometheus-node-exporter openssh-server iproute2 util-linux chromium procps systemd \
-	python3-uvicorn gnupg dpkg-dev python3-debian curl
+	python3-uvicorn gnupg dpkg-dev python3-debian curl nftables
+# Debian starts the services of some of these on every address: make stops and disables those
+# it installed itself (deploy/quiet-services.sh); KEEP_SERVICES=1 leaves them running.
+KEEP_SERVICES ?= 0
 
 PYTEST_ARGS ?=
 
@@ -47,6 +51,7 @@ system-deps:
 	  echo "Installing Debian packages: $$missing"; \
 	  apt-get update -q; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  KEEP_SERVICES=$(KEEP_SERVICES) deploy/quiet-services.sh $$missing; \
 	fi
 
 # Rust and Node.js: where missing, Debian's own (bookworm: rustc-web/cargo-web 1.96, nodejs).

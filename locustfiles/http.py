@@ -4,7 +4,8 @@
 
 KeepAliveUser keeps one connection per user; CloseUser opens one per request. Options added by
 swarmbench (see `locust -f locustfiles/http.py --help`): --rate, --latency-json,
---metrics-bind, --run-id, --system.
+--metrics-bind, --run-id, --system, and the limits --target-allowlist, --web-login-file,
+--web-allowed-hosts (README "Security").
 """
 
 from swarmbench.engine import hooks

@@ -3,7 +3,8 @@
 At start, playbooks/cluster.yml provisions (idempotent: an up-to-date cluster changes nothing)
 with the run's first system and every system of the run shipped; each system switch reruns it
 limited to the targets. Load goes only to the `targets` group's first host, at its cluster
-address. Locust cells drive the master's web API through an SSH tunnel to its loopback UI;
+address, which must be where the playbook bound it (target_check, before the first cell).
+Locust cells drive the master's web API through an SSH tunnel, logged in (web_access);
 wrk and ab cells run on the first worker over SSH (swarmbench.cluster.loadgen). The target's CPU,
 memory and threads come from the monitor's Prometheus, which scrapes the target's collector.
 """
@@ -26,7 +27,8 @@ from swarmbench.bench.matrix import BenchConfig
 from swarmbench.cluster import loadgen, master_api
 from swarmbench.cluster.inventory import Inventory
 from swarmbench.cluster.playbook import run_playbook
-from swarmbench.cluster.ssh import tunnel
+from swarmbench.cluster.ssh import open_master
+from swarmbench.cluster.target_check import allowlist_path, check_target
 from swarmbench.errors import UsageError
 from swarmbench.generators.locust import Locust
 from swarmbench.generators.runner import GRACE_S
@@ -152,7 +154,8 @@ class ClusterBackend:
         root = str(self.inv.var(worker, "common_install_root", "/opt/swarmbench"))
         spec_arg = _quote(loadgen.spec_json(spec))
         remote = f"{root}/venv/bin/python -m swarmbench.cluster.loadgen {spec_arg} {generator.name}"
-        cmd = [*self.inv.ssh_command(worker), f"{remote} {loadgen.WATCH_STDIN}"]
+        flags = f"{loadgen.WATCH_STDIN} {loadgen.ALLOWLIST}{allowlist_path(self.inv, worker)}"
+        cmd = [*self.inv.ssh_command(worker), f"{remote} {flags}"]
         workdir.mkdir(parents=True, exist_ok=True)
         timeout = max(spec.duration_s, spec.time_limit_s or 0) + GRACE_S + SSH_GRACE_S
         out_path, err_path = workdir / f"{generator.name}.out", workdir / f"{generator.name}.err"
@@ -234,11 +237,13 @@ def opener(inv: Inventory) -> Any:
         extra = ["-e", json.dumps(settings)]
         first = config.systems[0]
         run_playbook(inv, log_dir, "provision", "-e", f"system={first}", *extra)
+        target = inv.one("targets")
+        port = int(inv.var(target, "targets_port", 8080))
+        check_target(inv, f"http://{inv.address(target)}:{port}/")
         monitor = inv.one("monitor")
         port = int(inv.var(monitor, "monitor_prometheus_port", 9090))
         prom = PrometheusAPI(f"http://{inv.address(monitor)}:{port}")
-        with tunnel(inv, log_dir) as url:
-            master = master_api.RemoteMaster(url, _expected_workers(inv))
+        with open_master(inv, log_dir, _expected_workers(inv)) as master:
             yield ClusterBackend(inv, config, log_dir, master, prom, first, extra)
 
     return open_cluster

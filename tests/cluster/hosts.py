@@ -36,13 +36,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "cluster.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-PLAYBOOK_TIMEOUT_SECONDS = 300
+PLAYBOOK_TIMEOUT_SECONDS = 600  # a busy shared machine takes minutes per run
 #: SWARMBENCH_TEST_NET=N (0-99) gives a test run its own network 198.18.N.0/24, bridge and name
 #: prefix, so two checkouts can run their cluster tests on one machine at once.
 NET = int(os.environ.get("SWARMBENCH_TEST_NET", "0"))
@@ -475,6 +476,19 @@ def create(
     return cluster
 
 
+@contextlib.contextmanager
+def outsider(index: int = 50) -> Iterator[tuple[str, str]]:
+    """A bare network namespace on the hosts' network and in no inventory group, for probing
+    the cluster as a stranger would: yields (namespace, address); removed afterwards."""
+    host = Host("outsider", f"{SUBNET}.{index}", Path("/nonexistent"))
+    _network(host)
+    try:
+        yield host.namespace, host.address
+    finally:
+        _run("ip", "netns", "del", host.namespace, check=False)
+        _run("ip", "link", "del", host.veth, check=False)
+
+
 def stop_host(host: Host) -> None:
     """SIGKILL the unshare: it ignores SIGTERM, and --kill-child takes the whole host down."""
     if host.proc is not None:
@@ -522,7 +536,8 @@ def write_inventory(
     groups: dict[str, list[str]] | None = None,
     extra_hosts: dict[str, str] | None = None,
 ) -> Path:
-    """An ini inventory: the four groups, each host's SSH variables and TEST_VARS.
+    """An ini inventory: the four groups, each host's SSH variables and TEST_VARS; the master's
+    web UI on its cluster address (so with TLS and the login), its secrets in the workdir.
 
     extra_hosts adds hosts (name -> address) to the workers group, e.g. one that never answers.
     """
@@ -535,14 +550,18 @@ def write_inventory(
         lines.append(f"[{group}]")
         members = names + (list(extra_hosts) if extra_hosts and group == "workers" else [])
         for name in members:
+            # The master's UI beyond loopback: with TLS and the login, the exposed case.
+            web = f" master_web_host={addresses[name]}" if group == "master" else ""
             lines.append(
                 f"{name} ansible_host={addresses[name]} ansible_user=root "
                 f"ansible_ssh_private_key_file={cluster.key} "
-                f"ansible_ssh_common_args='{ssh_args}'"
+                f"ansible_ssh_common_args='{ssh_args}'{web}"
             )
         lines.append("")
     lines.append("[all:vars]")
     lines += [f"{key}={value}" for key, value in TEST_VARS.items()]
+    # The controller's copy of the UI's password and certificate, in the scratch directory.
+    lines.append(f"master_web_password_file={cluster.workdir / 'locust-web-password'}")
     path = cluster.workdir / "inventory.ini"
     path.write_text("\n".join(lines) + "\n")
     return path

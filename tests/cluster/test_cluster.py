@@ -23,6 +23,8 @@ pytestmark = pytest.mark.cluster
 MASTER, TARGET, MONITOR = "master1", "target1", "monitor1"
 TARGET_PORT = 8080
 PROMETHEUS_PORT = 9090
+WEB_CERT, WEB_LOGIN = "/opt/swarmbench/tls/web.crt", "/opt/swarmbench/etc/web-login"
+COOKIES = "/root/.swarmbench-test-cookies"  # the master's own /root, not this machine's
 RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -105,9 +107,16 @@ def test_systemd_hosts_run_their_services_as_units(cluster: hosts.Cluster) -> No
 
 
 def _master_api(cluster: hosts.Cluster, method: str, path: str, data: str = "") -> dict:
-    """Locust's web API, on the master's loopback (where the UI is bound), through SSH."""
+    """Locust's web API on the master, through SSH: on its cluster address with TLS and the
+    login (the test inventory's setting), logged in with the copy the playbook gave it."""
+    url = f"https://{cluster.hosts[MASTER].address}:8089"
+    curl = f"curl -sf --max-time 10 --cacert {WEB_CERT} -b {COOKIES} -c {COOKIES}"
+    login = (
+        f"{curl} -o /dev/null --data-urlencode username=swarmbench --data-urlencode"
+        f' "password=$(cut -d: -f2- {WEB_LOGIN})" {url}/login_submit'
+    )
     body = f"-X POST --data {shlex.quote(data)}" if method == "POST" else ""
-    proc = cluster.ssh(MASTER, f"curl -sf --max-time 10 {body} http://127.0.0.1:8089{path}")
+    proc = cluster.ssh(MASTER, f"{login} && {curl} {body} {url}{path}")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import hosts  # the harness beside this file
 
 from swarmbench.cluster import inventory, master_api
-from swarmbench.cluster.ssh import tunnel
+from swarmbench.cluster.ssh import open_master
 from swarmbench.generators.locust import Locust
 from swarmbench.generators.spec import LoadSpec
 from swarmbench.util import pinning
@@ -53,7 +53,8 @@ _RUN, _LOG, _ROOT = "/run/swarmbench", "/var/log/swarmbench", "/opt/swarmbench"
 STOP_WORKER = f"{_ROOT}/services/stop-service.sh {_RUN}/worker.pid"
 START_WORKER = (
     f"start-stop-daemon --start --background --make-pidfile --pidfile {_RUN}/worker.pid"
-    f" --output {_LOG}/worker.log --startas /usr/bin/setsid -- {_ROOT}/services/worker.sh"
+    f" --output {_LOG}/worker.log --chuid swarmbench:swarmbench"
+    f" --startas /usr/bin/setsid -- {_ROOT}/services/worker.sh"
 )
 
 
@@ -231,8 +232,7 @@ def measure(
     runs: list[Run] = []
     workdir = Path(tempfile.mkdtemp(prefix=hosts.PREFIX + "scaling-"))
     try:
-        with tunnel(inv, workdir) as web:
-            master = master_api.RemoteMaster(web, len(WORKERS))
+        with open_master(inv, workdir, len(WORKERS)) as master:
             scaling = _Scaling(cluster, master, quota, url, workdir)
             for index in range(rounds):
                 for count in (1, 2) if index % 2 == 0 else (2, 1):
