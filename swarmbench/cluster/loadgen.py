@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
     flags = argv[2:]
     allowlist = [flag.removeprefix(ALLOWLIST) for flag in flags if flag.startswith(ALLOWLIST)]
     known = len(allowlist) + flags.count(WATCH_STDIN)
-    if len(argv) < 2 or known != len(flags) or len(allowlist) > 1:  # noqa: PLR2004
+    if len(argv) < 2 or known != len(flags) or len(allowlist) > 1:
         usage = f"usage: python -m swarmbench.cluster.loadgen SPEC_JSON GENERATOR [{WATCH_STDIN}]"
         print(f"{usage} [{ALLOWLIST}FILE]", file=sys.stderr)
         return 2

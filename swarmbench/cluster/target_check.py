@@ -15,6 +15,7 @@ import subprocess
 from swarmbench.cluster.inventory import Inventory
 from swarmbench.engine.target_allowlist import Allowlist
 from swarmbench.errors import UsageError
+from swarmbench.util import processes
 
 SSH_TIMEOUT_S = 60
 
@@ -29,10 +30,9 @@ def read_allowlist(inv: Inventory, host: str) -> Allowlist:
     """The allowlist the playbook wrote on `host`, read over SSH."""
     path = allowlist_path(inv, host)
     try:
-        proc = subprocess.run(
-            [*inv.ssh_command(host), f"cat {path}"],
-            capture_output=True, text=True, timeout=SSH_TIMEOUT_S, check=False,
-        )  # fmt: skip
+        proc = processes.run(
+            [*inv.ssh_command(host), f"cat {path}"], timeout=SSH_TIMEOUT_S, text=True
+        )
     except subprocess.TimeoutExpired:
         raise UsageError(f"reading {path} on {host} over SSH took over {SSH_TIMEOUT_S} s") from None
     if proc.returncode != 0:

@@ -105,6 +105,7 @@ def _inventory(cluster: hosts.Cluster, tmp_path: Path) -> Path:
         "monitor_grafana_apt_repo": f"http://127.0.0.1:{PORT}/grafana",
         "monitor_grafana_apt_key_url": f"http://127.0.0.1:{PORT}/key.asc",
         "monitor_grafana_password_file": str(tmp_path / "grafana-admin-password"),
+        "master_web_password_file": str(tmp_path / "locust-web-password"),
         "workers_processes": "1",
         "targets_threads": "1",
     }
