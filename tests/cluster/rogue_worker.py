@@ -9,8 +9,8 @@ sends the master:
 - garbage: bytes that are not msgpack, messages of the wrong shape for their type (one bad
   heartbeat stopped Locust's receive loop), a report forged in a real worker's name, a report
   from a node that never registered, counts out of range, a log flood;
-- a zlib bomb: a histogram delta of 256 MiB of zeros compressed to ~260 KB, in an otherwise valid
-  report;
+- a zlib bomb: a request name's histogram delta of 256 MiB of zeros compressed to ~260 KB, in an
+  otherwise valid report;
 - a message over the master's size limit.
 
 Then it sends a valid final report with no requests when the master asks for it, so the run's
@@ -31,8 +31,7 @@ import zmq
 from locust import __version__ as locust_version
 from locust.rpc import Message
 
-from swarmbench.engine.latency import LatencyHistogram
-from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, report_payload
+from swarmbench.engine.worker_report import FREEZE_MESSAGE, REPORT_KEY, payload
 
 ROGUE_SECONDS = 60
 BOMB_BYTES = 256 << 20
@@ -55,11 +54,11 @@ def locust_stats() -> dict:
     }  # fmt: skip
 
 
-def report(*, final: bool, requests: int = 0, histogram: bytes | None = None) -> dict:
+def report(*, final: bool, requests: int = 0, histogram: bytes = b"") -> dict:
+    """A report of `requests` to one request name, with `histogram` as that name's delta."""
     data = locust_stats()
-    data[REPORT_KEY] = report_payload(LatencyHistogram(), requests, {}, 0.0, 3.0, final=final)
-    if histogram is not None:
-        data[REPORT_KEY]["histogram"] = histogram
+    entries = [["GET", "/", histogram, requests, 0]] if requests or histogram else []
+    data[REPORT_KEY] = payload(entries, {}, 0.0, 3.0, final=final)
     return data
 
 
