@@ -17,6 +17,7 @@ source folder; "packages" are the Debian packages their entries name for the tar
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ import sys
 import sysconfig
 import tarfile
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +41,10 @@ SOURCE_PARTS = ("pyproject.toml", "README.md", "swarmbench", "collectors")
 LAYOUT = "3"
 #: Older wheelhouses kept beside the newest, for a quick switch between two checkouts.
 KEEP = 3
+#: A wheelhouse used this recently is kept whatever KEEP says: on a machine where several
+#: checkouts build, the one a playbook run just shipped must still be there for its next run
+#: (rebuilt, it would count as a change on every host).
+KEEP_USED_WITHIN_S = 3600
 PIP_TIMEOUT_SECONDS = 900
 
 
@@ -83,10 +89,15 @@ def _pip_wheel(root: Path, wheels: Path) -> None:
 
 
 def _prune(directory: Path, keep: Path) -> None:
+    """Remove old wheelhouses: all but `keep`, the KEEP used last and those used lately
+    (a reused wheelhouse's mtime is its last use)."""
     old = sorted(directory.glob("wheelhouse-*.tar"), key=lambda p: p.stat().st_mtime)
     old = [path for path in old if path != keep]
+    recent = time.time() - KEEP_USED_WITHIN_S
     for path in old[: max(0, len(old) - KEEP)]:
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # another checkout's prune came first
+            if path.stat().st_mtime < recent:
+                path.unlink()
 
 
 def wheelhouse(root: Path | None = None) -> tuple[Path, str, bool]:
@@ -96,6 +107,8 @@ def wheelhouse(root: Path | None = None) -> tuple[Path, str, bool]:
     directory = paths.build_dir() / "wheelhouse"
     tar_path = directory / f"wheelhouse-{digest}.tar"
     if tar_path.exists():
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(tar_path)  # used now: what _prune keeps
         return tar_path, digest, False
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="wheels-", dir=directory) as tmp:
