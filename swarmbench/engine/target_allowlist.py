@@ -22,14 +22,14 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from locust.env import Environment
-from locust.rpc import Message
-from locust.runners import WorkerRunner
-
 from swarmbench.errors import UsageError
+
+if TYPE_CHECKING:
+    from locust.env import Environment
+    from locust.runners import WorkerRunner
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,8 @@ def guard_worker(environment: Environment, allowlist: Allowlist) -> None:
     master as a worker that spawned, so the run's protocol stays intact and users it was
     already running stop), and says why in its log and on the master's UI.
     """
+    from locust.runners import WorkerRunner  # here, not at the top: see _report_refusal
+
     runner = environment.runner
     assert isinstance(runner, WorkerRunner)
     start = runner.start_worker
@@ -168,6 +170,10 @@ def guard_worker(environment: Environment, allowlist: Allowlist) -> None:
 
 
 def _report_refusal(runner: WorkerRunner, reason: str) -> None:
+    # Locust is imported where it is used: the wrk/ab runner on a worker host (cluster.loadgen)
+    # checks the same file, and importing Locust there would patch its threads with gevent.
+    from locust.rpc import Message
+
     message = f"worker {runner.client_id} refuses to load: {reason}; it runs no users"
     log.error(message)
     # Locust's own channel for a worker's errors: the master lists it under Exceptions.
