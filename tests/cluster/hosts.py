@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "cluster.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PLAYBOOK_TIMEOUT_SECONDS = 600  # a busy shared machine takes minutes per run
+#: pytest's timeout for a test that provisions twice (the idempotence checks)
+TWO_PLAYBOOK_RUNS_S = 2 * PLAYBOOK_TIMEOUT_SECONDS + 120
 #: SWARMBENCH_TEST_NET=N (0-99) gives a test run its own network 198.18.N.0/24, bridge and name
 #: prefix, so two checkouts can run their cluster tests on one machine at once.
 NET = int(os.environ.get("SWARMBENCH_TEST_NET", "0"))

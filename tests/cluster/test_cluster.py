@@ -75,6 +75,8 @@ def test_host_not_answering_ssh_stops_naming_it(
     _assert_untouched(cluster)
 
 
+# Two full playbook runs, each bounded by its own timeout: pytest's 600 s is one run's bound.
+@pytest.mark.timeout(hosts.TWO_PLAYBOOK_RUNS_S)
 def test_provision_twice_second_run_changes_nothing(
     cluster: hosts.Cluster, ansible: hosts.Ansible
 ) -> None:

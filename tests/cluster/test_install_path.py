@@ -114,6 +114,8 @@ def _inventory(cluster: hosts.Cluster, tmp_path: Path) -> Path:
     return path
 
 
+# Two full playbook runs, each bounded by its own timeout: pytest's 600 s is one run's bound.
+@pytest.mark.timeout(hosts.TWO_PLAYBOOK_RUNS_S)
 def test_fresh_host_installs_from_apt_and_grafanas_source(
     cluster: hosts.Cluster, fresh_host: hosts.Host, tmp_path: Path
 ) -> None:
