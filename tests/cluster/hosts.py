@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -567,6 +568,30 @@ def write_inventory(
     path = cluster.workdir / "inventory.ini"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+#: Where the master role keeps the UI's certificate and login (write_inventory: TLS and login on).
+MASTER_WEB_CERT = "/opt/swarmbench/tls/web.crt"
+MASTER_WEB_LOGIN = "/opt/swarmbench/etc/web-login"
+#: curl's cookie jar, in the master's own /root (not this machine's)
+_MASTER_COOKIES = "/root/.swarmbench-test-cookies"
+
+
+def master_web(
+    cluster: Cluster, path: str, data: str | None = None, master: str = "master1"
+) -> subprocess.CompletedProcess[str]:
+    """Locust's web API on the master, fetched there with curl: on its cluster address with TLS
+    and the login (the test inventory's setting), logged in with the copy the playbook gave it.
+    A POST of the form `data` when it is given (a string), else a GET."""
+    url = f"https://{cluster.hosts[master].address}:8089"
+    curl = f"curl -sf --max-time 10 --cacert {MASTER_WEB_CERT}"
+    curl += f" -b {_MASTER_COOKIES} -c {_MASTER_COOKIES}"
+    login = (
+        f"{curl} -o /dev/null --data-urlencode username=swarmbench --data-urlencode"
+        f' "password=$(cut -d: -f2- {MASTER_WEB_LOGIN})" {url}/login_submit'
+    )
+    body = "" if data is None else f"-X POST --data {shlex.quote(data)}"
+    return cluster.ssh(master, f"{login} && {curl} {body} {url}{path}")
 
 
 def ansible_env(cluster: Cluster) -> dict[str, str]:

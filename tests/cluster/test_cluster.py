@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import json
 import re
-import shlex
 import time
 import urllib.parse
 import urllib.request
@@ -23,8 +22,6 @@ pytestmark = pytest.mark.cluster
 MASTER, TARGET, MONITOR = "master1", "target1", "monitor1"
 TARGET_PORT = 8080
 PROMETHEUS_PORT = 9090
-WEB_CERT, WEB_LOGIN = "/opt/swarmbench/tls/web.crt", "/opt/swarmbench/etc/web-login"
-COOKIES = "/root/.swarmbench-test-cookies"  # the master's own /root, not this machine's
 RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -109,16 +106,8 @@ def test_systemd_hosts_run_their_services_as_units(cluster: hosts.Cluster) -> No
 
 
 def _master_api(cluster: hosts.Cluster, method: str, path: str, data: str = "") -> dict:
-    """Locust's web API on the master, through SSH: on its cluster address with TLS and the
-    login (the test inventory's setting), logged in with the copy the playbook gave it."""
-    url = f"https://{cluster.hosts[MASTER].address}:8089"
-    curl = f"curl -sf --max-time 10 --cacert {WEB_CERT} -b {COOKIES} -c {COOKIES}"
-    login = (
-        f"{curl} -o /dev/null --data-urlencode username=swarmbench --data-urlencode"
-        f' "password=$(cut -d: -f2- {WEB_LOGIN})" {url}/login_submit'
-    )
-    body = f"-X POST --data {shlex.quote(data)}" if method == "POST" else ""
-    proc = cluster.ssh(MASTER, f"{login} && {curl} {body} {url}{path}")
+    """Locust's web API on the master, logged in (hosts.master_web)."""
+    proc = hosts.master_web(cluster, path, data if method == "POST" else None, MASTER)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

@@ -215,8 +215,8 @@ def test_a_stopped_bench_leaves_no_wrk_on_the_worker(
 
 
 def _master_state(cluster: hosts.Cluster) -> str | None:
-    """The Locust master's state from its web API on the master's loopback (None: no answer)."""
-    proc = cluster.ssh(MASTER, "curl -sf --max-time 10 http://127.0.0.1:8089/stats/requests")
+    """The Locust master's state from its web API, logged in (None: no answer)."""
+    proc = hosts.master_web(cluster, "/stats/requests", master=MASTER)
     return json.loads(proc.stdout).get("state") if proc.returncode == 0 else None
 
 
