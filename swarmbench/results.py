@@ -25,8 +25,14 @@ from swarmbench import __version__
 from swarmbench.errors import UsageError
 from swarmbench.util import atomic, typed
 
-#: The results format written by this swarmbench (see the module docstring).
-SCHEMA_VERSION = 1
+#: The results format written by this swarmbench (see the module docstring). 2: a cell's figures
+#: are the medians of its `rounds`, and same-traffic cells (`load_percent` > 0) sit beside the
+#: flat-out cells of the same system, mode and generator, which a format-1 reader would confuse.
+SCHEMA_VERSION = 2
+
+
+#: The same-traffic phase's reference capacity per keep-alive mode, beside the cells.
+SAME_TRAFFIC_FILE = "same-traffic.json"
 
 
 class ResultsError(UsageError):
@@ -50,7 +56,23 @@ SUMMARY_COLUMNS = (
     "generator_bound",
     "verdict",
     "target_figures_missing",
+    # Added with rounds and the same-traffic phase (new columns only, appended):
+    "load_percent",
+    "offered_rps",
+    "rounds",
+    "rps_low",
+    "rps_high",
+    "target_cpu_percent_low",
+    "target_cpu_percent_high",
+    "cpu_us_per_request_low",
+    "cpu_us_per_request_high",
+    "latency_p99_low_us",
+    "latency_p99_high_us",
+    "interval_coverage",
+    "flags",
 )
+#: Figures that get a median and an interval over a cell's rounds (CellResult.intervals keys).
+INTERVAL_FIGURES = ("rps", "target_cpu_percent", "cpu_us_per_request", "latency_p99_us")
 #: summary.csv's target columns: "unknown" (not empty, never 0) when the cell ran but they could
 #: not be read; target_figures_missing says why
 TARGET_COLUMNS = ("target_cpu_percent", "cpu_us_per_request", "rss_peak_bytes")
@@ -62,6 +84,9 @@ class CellKey:
     system: str
     keepalive: bool
     generator: str
+    #: 0: flat out (the saturation phase); else the same-traffic phase's offered load, in
+    #: percent of the run's reference capacity for the mode
+    load: int = 0
 
     @property
     def mode(self) -> str:
@@ -69,7 +94,8 @@ class CellKey:
 
     @property
     def id(self) -> str:
-        return f"{self.system}.keepalive-{self.mode}.{self.generator}"
+        base = f"{self.system}.keepalive-{self.mode}.{self.generator}"
+        return f"{base}.same-traffic-{self.load}pct" if self.load else base
 
 
 @dataclass
@@ -134,16 +160,39 @@ class CellResult:
     started_at: float = 0.0
     ended_at: float = 0.0
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: 0 for a saturation cell; the same-traffic step (percent) otherwise, see CellKey.load
+    load_percent: int = 0
+    #: the fixed total rate a same-traffic cell offered (None: flat out)
+    offered_rps: float | None = None
+    #: one dict per measured round (RoundFigures.as_dict); the figures above are their medians
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    rounds_planned: int = 1
+    #: figure -> [low, high] over the rounds (INTERVAL_FIGURES), and the intervals' coverage
+    intervals: dict[str, list[float]] = field(default_factory=dict)
+    interval_coverage: float | None = None
+    #: why this cell's figure deserves less trust, each said next to it in the report
+    flags: list[str] = field(default_factory=list)
+    #: why the figure is a lower bound when generator_bound is set
+    bound_reason: str | None = None
     schema_version: int = SCHEMA_VERSION
     swarmbench_version: str = __version__
 
     @property
     def key(self) -> CellKey:
-        return CellKey(self.system, self.keepalive == "on", self.generator)
+        return CellKey(self.system, self.keepalive == "on", self.generator, self.load_percent)
 
     @property
     def failed(self) -> bool:
         return self.verdict.startswith(("failed", "skipped"))
+
+    @property
+    def complete(self) -> bool:
+        """Every planned round measured, or the cell ended early with a verdict."""
+        return self.failed or len(self.rounds) >= self.rounds_planned
+
+    def interval(self, figure: str) -> tuple[float, float] | None:
+        found = self.intervals.get(figure)
+        return (float(found[0]), float(found[1])) if found and len(found) == 2 else None
 
     def summary_row(self) -> dict[str, Any]:
         row = {name: getattr(self, name, None) for name in SUMMARY_COLUMNS}
@@ -152,6 +201,11 @@ class CellResult:
         row["latency_p99_us"] = self.latency_us.get("p99")
         if self.target_figures_missing and not self.failed:
             row.update({k: UNKNOWN for k in TARGET_COLUMNS if row[k] is None})
+        row["rounds"] = len(self.rounds)
+        for figure, (low_col, high_col) in _INTERVAL_COLUMNS.items():
+            found = self.interval(figure)
+            row[low_col], row[high_col] = found if found else (None, None)
+        row["flags"] = "; ".join(self.flags)
         return row
 
     def as_dict(self) -> dict[str, Any]:
@@ -178,6 +232,9 @@ class ProfileRecord:
     ab_connections: int | None = None
     ab_requests: int | None = None
     description: str = ""
+    rounds: int = 1
+    same_traffic_steps: list[int] = field(default_factory=list)
+    same_traffic_rounds: int = 0
 
 
 @dataclass
@@ -296,6 +353,14 @@ def read_cell_file(path: Path) -> CellResult:
         raise ResultsError(f"{path}: {exc}") from None
 
 
+_INTERVAL_COLUMNS = {
+    "rps": ("rps_low", "rps_high"),
+    "target_cpu_percent": ("target_cpu_percent_low", "target_cpu_percent_high"),
+    "cpu_us_per_request": ("cpu_us_per_request_low", "cpu_us_per_request_high"),
+    "latency_p99_us": ("latency_p99_low_us", "latency_p99_high_us"),
+}
+
+
 class RunDir:
     """One run's folder."""
 
@@ -326,6 +391,7 @@ class RunDir:
         atomic.write_json(self.cell_file(result.key), result.as_dict())
 
     def finished(self, key: CellKey) -> CellResult | None:
+        """The cell as far as it got (check `complete`), or None when it never started."""
         path = self.cell_file(key)
         if not path.exists():
             return None

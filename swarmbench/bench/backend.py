@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import psutil
 
+from swarmbench.bench import local_locust
 from swarmbench.bench.matrix import BenchConfig
 from swarmbench.bench.services import BenchServices, started_services
 from swarmbench.collectors.target import TargetNotFound, by_listen_port, by_pidfile
 from swarmbench.errors import UsageError
+from swarmbench.generators.locust import Locust
 from swarmbench.generators.runner import by_name, require_tool, run_local
 from swarmbench.generators.spec import Generator, GeneratorRun, LoadSpec
 from swarmbench.targets import process
@@ -47,6 +49,11 @@ class TargetHandle(Protocol):
 
 
 class Backend(Protocol):
+    #: several systems' servers may run at once (else switching stops the previous one)
+    concurrent_targets: bool
+    #: rounds interleave across systems (else one system's rounds run back to back)
+    interleave: bool
+
     @property
     def locust_bind(self) -> str:
         """Where a local Locust master serves its metrics ('' where the cluster fixed it)."""
@@ -123,6 +130,12 @@ class LocalBackend:
     placement: Placement
     services: BenchServices
     targets: dict[str, Target]
+    #: the run's one Locust in web mode (bench.local_locust), None for --workers N > 1
+    locust: local_locust.WebLocust | None = None
+    #: every system's server may stay up at once (idle ones cost nothing), so rounds
+    #: interleave across systems
+    concurrent_targets = True
+    interleave = True
 
     @property
     def locust_bind(self) -> str:
@@ -142,22 +155,31 @@ class LocalBackend:
 
     @contextmanager
     def target(self, system: str) -> Iterator[LocalTarget | ExternalTarget]:
+        """The system's server, its collector running beside it until the server is let go."""
         target = self.targets[system]
         self.services.collect(system)
-        if target.external:
-            yield ExternalTarget(target, find_external(target))
-            return
-        threads = self.config.target_threads or len(self.placement.target)
-        port = self.services.target_ports[system]
-        host, cpus = self.config.target_host, self.placement.target
-        with process.started(target, port, threads, host=host, cpus=cpus) as srv:
-            yield LocalTarget(srv)
+        try:
+            if target.external:
+                yield ExternalTarget(target, find_external(target))
+                return
+            threads = self.config.target_threads or len(self.placement.target)
+            port = self.services.target_ports[system]
+            host, cpus = self.config.target_host, self.placement.target
+            with process.started(target, port, threads, host=host, cpus=cpus) as srv:
+                yield LocalTarget(srv)
+        finally:
+            self.services.stop_collector(system)
 
     def run_generator(self, generator: Generator, spec: LoadSpec, workdir: Path) -> GeneratorRun:
+        if self.locust is not None and isinstance(generator, Locust) and spec.workers == 1:
+            return self.locust.run(generator, spec, workdir)
         return run_local(generator, spec, workdir)
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": "local"}
+        return {
+            "backend": "local",
+            "locust": "web mode, one run per round" if self.locust else None,
+        }
 
 
 def local(placement: Placement) -> Callable[[BenchConfig, Path], AbstractContextManager[Backend]]:
@@ -170,7 +192,13 @@ def local(placement: Placement) -> Callable[[BenchConfig, Path], AbstractContext
             require_tool(generator)
         os.sched_setaffinity(0, placement.generator)  # children (Prometheus, collector) inherit
         targets = config.targets()
-        with started_services(rundir, targets, config.run_id) as services:
-            yield LocalBackend(config, placement, services, targets)
+        with started_services(rundir, targets, config.run_id) as services, ExitStack() as stack:
+            web = None
+            if "locust" in config.generators and config.workers == 1:
+                bind = services.locust_bind
+                locust = config.generator("locust")
+                assert isinstance(locust, Locust)
+                web = stack.enter_context(local_locust.started(rundir / "work", bind, locust))
+            yield LocalBackend(config, placement, services, targets, web)
 
     return open_local

@@ -116,6 +116,10 @@ class ClusterBackend:
     extra_vars: list[str]
 
     locust_bind = ""  # the master's exporter is fixed by the playbook
+    #: one system at a time on the target host, and a switch reruns the playbook: rounds run
+    #: system-major
+    concurrent_targets = False
+    interleave = False
 
     @property
     def prometheus(self) -> PrometheusAPI:

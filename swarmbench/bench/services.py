@@ -3,9 +3,10 @@
 Prometheus' discovery hands new file_sd targets to its scrapers only every 5 s, too slow to
 register a collector per cell. So each system gets a fixed server port and a fixed collector
 address, and the Locust master exporter a fixed address; all are registered once, before the
-first cell. Only the current system's collector runs (it follows its server across the cells'
-restarts by that port): a collector whose server is down looks for it at every scrape, and
-seven of them doing so cost most of a core beside the generator.
+first cell. A system's collector starts just before its server and then runs as long as the
+server does (the bench keeps every server up between its interleaved rounds): a collector whose
+server is down looks for it at every scrape, and seven of them doing so cost most of a core
+beside the generator, so none is started ahead of its server.
 """
 
 from __future__ import annotations
@@ -43,29 +44,31 @@ class BenchServices:
     prometheus_note: str = ""
     collector_ports: dict[str, int] = field(default_factory=dict)
     log_dir: Path | None = None
-    _collector: tuple[str, subprocess.Popen[bytes]] | None = None
+    _collectors: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def collect(self, system: str) -> None:
-        """Run `system`'s collector, and no other; a no-op without Prometheus."""
+        """Run `system`'s collector (once); a no-op without Prometheus."""
         if self.prometheus is None or self.log_dir is None:
             return
-        if self._collector is not None and self._collector[0] == system:
+        running = self._collectors.get(system)
+        if running is not None and running.poll() is None:
             return
-        self.stop_collector()
         port = self.collector_ports[system]
         finder = self.finders.get(system) or ["--listen-port", str(self.target_ports[system])]
         proc = _start_collector(system, finder, port, self.log_dir)
-        self._collector = (system, proc)
+        self._collectors[system] = proc
         # Serving before the target starts, so Prometheus has an idle sample before the load.
         try:
             processes.wait_listening("127.0.0.1", port, proc, COLLECTOR_START_TIMEOUT_S)
         except UsageError as exc:
             log.warning("%s collector: %s", system, exc)
 
-    def stop_collector(self) -> None:
-        if self._collector is not None:
-            processes.stop(self._collector[1], STOP_TIMEOUT_S)
-            self._collector = None
+    def stop_collector(self, system: str | None = None) -> None:
+        """Stop `system`'s collector, or every one."""
+        for name in [system] if system else list(self._collectors):
+            proc = self._collectors.pop(name, None)
+            if proc is not None:
+                processes.stop(proc, STOP_TIMEOUT_S)
 
 
 def _start_collector(

@@ -1,9 +1,10 @@
 """Pass/fail limits on a bench's cells, for CI: `--threshold [SYSTEM:]METRIC<OP>VALUE`.
 
-A threshold holds for every measured cell of the run, or for one system's cells. A cell misses it
+A threshold holds for every flat-out cell of the run, or for one system's cells. A cell misses it
 when its figure is on the wrong side of the limit, or when it has no such figure (a failed cell,
 a generator that does not report it): a CI job never passes on a figure nobody measured. Skipped
-cells (the matrix never meant to run them) are left out.
+cells (the matrix never meant to run them) are left out, and so are the same-traffic phase's
+cells, whose rate is the run's choice rather than the server's limit.
 """
 
 from __future__ import annotations
@@ -130,7 +131,11 @@ def check(thresholds: list[Threshold], cells: list[CellResult]) -> list[Miss]:
         _, _, read = METRICS[threshold.metric]
         for cell in cells:
             # A skipped cell was never meant to run (e.g. ab's count under a duration).
-            if not threshold.applies(cell) or cell.verdict.startswith("skipped"):
+            if (
+                cell.load_percent
+                or not threshold.applies(cell)
+                or cell.verdict.startswith("skipped")
+            ):
                 continue
             value = None if cell.failed else read(cell)
             if value is None or not _OPS[threshold.op](value, threshold.limit):

@@ -45,15 +45,17 @@ class RemoteMaster:
     url: str
     expected_workers: int
     opener: urllib.request.OpenerDirector = field(default_factory=urllib.request.build_opener)
+    #: per HTTP request (a Locust on a starved core answers late, not never)
+    http_timeout_s: float = HTTP_TIMEOUT_S
 
     def _get(self, path: str) -> dict[str, Any]:
-        with self.opener.open(self.url + path, timeout=HTTP_TIMEOUT_S) as resp:
+        with self.opener.open(self.url + path, timeout=self.http_timeout_s) as resp:
             return dict(json.load(resp))
 
     def _post(self, path: str, form: list[tuple[str, str]]) -> dict[str, Any]:
         data = urllib.parse.urlencode(form).encode()
         request = urllib.request.Request(self.url + path, data=data, method="POST")
-        with self.opener.open(request, timeout=HTTP_TIMEOUT_S) as resp:
+        with self.opener.open(request, timeout=self.http_timeout_s) as resp:
             body = resp.read()
         return dict(json.loads(body)) if body.strip() else {}
 

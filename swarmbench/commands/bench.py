@@ -17,10 +17,21 @@ from swarmbench.bench.runner import BackendOpener, ResumePolicy, run_bench
 from swarmbench.cluster import inventory
 from swarmbench.errors import UsageError
 from swarmbench.generators.locust import LOCUSTFILE, user_classes
-from swarmbench.report import writer
+from swarmbench.report import findings, model, writer
 from swarmbench.results import RunDir
 from swarmbench.util import atomic, options, pinning
 from swarmbench.util.pinning import Placement
+
+#: --same-traffic's steps: percents of the slowest system's capacity
+STEPS = options.NumberList(
+    options.whole(options.Limit(100, "a step is a share of the slowest system's capacity")),
+    options.Limit(10, "each step is a phase of its own, every system in both modes"),
+)
+
+
+def same_traffic_steps(text: str) -> list[int | float]:
+    """--same-traffic P,Q (percents 1-100), or off: an empty list."""
+    return [] if text.strip() == "off" else STEPS(text)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,7 +93,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--duration",
         type=options.duration(options.CELL_SECONDS),
         metavar="SPAN",
-        help="measured time per cell, e.g. 10s, 1m",
+        help="measured time per round, e.g. 2s, 20s (whole seconds: the tools take no less)",
+    )
+    load.add_argument(
+        "--rounds",
+        type=options.whole(options.ROUNDS),
+        default=options.env("ROUNDS"),
+        metavar="N",
+        help="short rounds per cell, interleaved across systems; each figure is their median "
+        "with an interval (quick 3; SWARMBENCH_ROUNDS)",
+    )
+    load.add_argument(
+        "--same-traffic",
+        type=same_traffic_steps,
+        default=options.env("SAME_TRAFFIC"),
+        metavar="P,Q|off",
+        help="the same-traffic phase after the flat-out cells: every system at these percents "
+        "of the slowest system's capacity, per keep-alive mode (default 25,50,75; off skips "
+        "it; SWARMBENCH_SAME_TRAFFIC)",
     )
     load.add_argument(
         "--warmup",
@@ -94,13 +122,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--requests",
         type=options.whole(options.REQUESTS),
         metavar="N",
-        help="ab: a fixed request count instead of a duration",
+        help="ab: a fixed request count per round instead of a duration",
     )
     load.add_argument(
         "--rate",
         type=options.real(options.RATE),
         metavar="R",
-        help="fixed total requests/s, the same traffic for every system (Locust)",
+        help="the same-traffic phase at this one fixed total rate instead of percentages of "
+        "the slowest system (Locust paces it)",
     )
     load.add_argument(
         "--workers",
@@ -155,7 +184,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="[SYSTEM:]METRIC<V",
-        help="a limit every measured cell (or SYSTEM's) must meet; repeatable. METRIC: "
+        help="a limit every flat-out cell (or SYSTEM's) must meet; repeatable. METRIC: "
         + ", ".join(f"{k} ({v[0]})" for k, v in thresholds.METRICS.items())
         + "; e.g. p99_us<2000, my-app:rps>=5000, failure_ratio<0.001 "
         "(SWARMBENCH_THRESHOLDS: ';'-separated)",
@@ -269,6 +298,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         warmup_s=args.warmup,
         ab_requests=args.requests,
         rate=args.rate,
+        rounds=args.rounds,
+        same_traffic_steps=args.same_traffic,
         workers=args.workers,
         target_threads=args.target_threads,
         target_host=args.target_host,
@@ -300,5 +331,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     policy = ResumePolicy(retry_failed=not args.keep_failed, accepted=accepted)
     rundir = run_bench(config, placement, opener, header, policy)
     paths = writer.write(rundir.path)
+    report = model.load(rundir)
+    for line in findings.locust_wrk_sentences(report):
+        console.print(Text(f"Locust/wrk {line}"))
     console.print(Text(f"results: {rundir.path}/summary.csv; report: {', '.join(map(str, paths))}"))
     return _check_thresholds(limits, rundir.path, console)

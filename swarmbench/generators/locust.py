@@ -56,9 +56,11 @@ def locust_command(
     if role not in ("standalone", "master", "worker"):
         raise ValueError(f"unknown Locust role {role!r}")
     cmd = [locust_executable(), "-f", ",".join(map(str, (locustfile, *extra_locustfiles)))]
+    # No user class: a web UI with --class-picker lets each run name its own.
+    classes = [user_class] if user_class else []
     if role == "worker":
         cmd += ["--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)]
-        return [*cmd, *extra, user_class]
+        return [*cmd, *extra, *classes]
     if role == "master":
         cmd += ["--master", "--master-bind-host", "127.0.0.1"]
         cmd += ["--master-bind-port", str(master_port)]
@@ -75,7 +77,7 @@ def locust_command(
         cmd += ["--processes", str(processes_)]
         cmd += ["--master-bind-host", "127.0.0.1", "--master-bind-port", port]
         cmd += ["--master-host", "127.0.0.1", "--master-port", port]
-    return [*cmd, *extra, user_class]
+    return [*cmd, *extra, *classes]
 
 
 def _run_args(

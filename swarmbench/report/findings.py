@@ -5,8 +5,6 @@ cells that failed, and the conditions that differ from the article's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from swarmbench.report.model import (
     MODE_TITLE,
     CpuFinding,
@@ -140,68 +138,74 @@ def worker_loss_sentences(report: Report) -> list[str]:
     return out
 
 
-@dataclass
-class RateRow:
-    system: str
-    mode: str
-    rps: float | None
-    cpu_percent: float | None
-    cpu_us: float | None
-    cell: CellResult
-
-
-def fixed_rate_rows(report: Report) -> list[RateRow]:
-    """CPU % of each system at the same traffic: only Locust paces a fixed rate."""
-    if report.rate is None:
-        return []
-    rows = []
-    for mode in report.modes():
-        for system in report.systems:
-            cell = report.cell_map().get((system, mode, "locust"))
-            if cell is None:
-                continue
-            ok = usable(cell)
-            rows.append(
-                RateRow(
-                    system,
-                    mode,
-                    cell.rps if ok else None,
-                    cell.target_cpu_percent if ok else None,
-                    cell.cpu_us_per_request if ok else None,
-                    cell,
-                )
-            )
-    return rows
-
-
-def fixed_rate_sentences(report: Report) -> list[str]:
-    rows = fixed_rate_rows(report)
-    if not rows:
-        return []
+def retried_sentences(report: Report) -> list[str]:
+    """Rounds measured again because the generator said nothing of the server the first time."""
     out = []
-    prod = report.published.production
-    for mode in report.modes():
-        node = next((r for r in rows if r.system == NODE and r.mode == mode), None)
-        rust = [
-            r
-            for r in rows
-            if r.mode == mode and report.language(r.system) == "rust" and r.cpu_percent
-        ]
-        if node is None or node.cpu_percent is None or not rust:
-            continue
-        lo = min(r.cpu_percent or 0.0 for r in rust)
-        hi = max(r.cpu_percent or 0.0 for r in rust)
+    for c in report.cells + report.same_traffic:
+        for e in c.events:
+            if e.get("event") == "round-retried":
+                step = f" at {c.load_percent}%" if c.load_percent else ""
+                out.append(
+                    f"{c.system}, {MODE_TITLE.get(c.keepalive, c.keepalive)}, {c.generator}"
+                    f"{step}: round {e['round']} measured again: {e['why']}"
+                )
+    return out
+
+
+def same_traffic_text(report: Report) -> str:
+    """The same-traffic phase in one line: its steps, or why it did not run."""
+    steps = sorted({c.load_percent for c in report.same_traffic})
+    if not steps:
+        return "not run (every cell flat out)"
+    rate = f" of {report.rate:g} req/s" if report.rate else " of the slowest system's capacity"
+    rounds = report.run.get("parameters", {}).get("profile", {}).get("same_traffic_rounds")
+    each = f", {rounds} rounds each" if rounds else ""
+    return f"{', '.join(f'{s}%' for s in steps)}{rate} per keep-alive mode (Locust){each}"
+
+
+def run_conditions(report: Report) -> str:
+    """The conditions every answer of the run shares, in one sentence."""
+    run = report.run
+    mach = run.get("machine", {})
+    profile = run.get("parameters", {}).get("profile", {})
+    rounds = profile.get("rounds")
+    busy = [c for c in report.cells + report.same_traffic if (c.other_cpu_percent or 0) > 25]
+    load = (
+        f"; other processes were busy during {len(busy)} of "
+        f"{len(report.cells) + len(report.same_traffic)} cells (flagged)"
+        if busy
+        else ""
+    )
+    return (
+        f"{mach.get('cpu_model', 'an unrecorded CPU')}, {mach.get('logical_cpus', '?')} logical "
+        f"CPUs; {placement_text(run.get('placement'))}; {profile.get('connections', '?')} "
+        f"connections ({profile.get('ab_connections', '?')} for ab); "
+        f"{rounds or 1} interleaved rounds of {profile.get('duration_s', '?')} s per cell{load}. "
+        "The article ran client and server unpinned on one i9-14900KF."
+    )
+
+
+def ranking_conditions(report: Report, cells: list[CellResult]) -> list[str]:
+    """What would reorder this ranking on another machine, said beside the ranking."""
+    cores = report.target_cores()
+    out = []
+    if cores is not None:
         out.append(
-            f"{MODE_TITLE[mode]}, {report.rate:g} req/s: {NODE} at {node.cpu_percent:.1f}% CPU, "
-            f"the Rust servers at {lo:.1f}% to {hi:.1f}% (100% = one core): "
-            f"{node.cpu_percent / hi:.1f}x to {node.cpu_percent / lo:.1f}x as much. "
-            f"The article reported {_span(prod.get('node_cpu_percent'))}% for Node.js and "
-            f"{_span(prod.get('rust_cpu_percent'))}% for Rust in production."
+            f"The servers had {cores} core(s) here; the article's machine had 8 to 32 "
+            "hardware threads."
         )
-    if report.generators() != ["locust"]:
+    if any(c.system.startswith(NODE) for c in cells):
         out.append(
-            "Only Locust paces a fixed rate; the wrk and ab cells of this run ran flat out and "
-            "are not in this table."
+            f"{NODE} runs one event loop on one core whatever it is given, while the others "
+            "scale with cores: with more cores it falls further behind."
+        )
+    if any(c.system == "rust-std" for c in cells):
+        out.append("rust-std starts a thread per connection: more connections cost it more.")
+    bound = [c.system for c in cells if c.generator_bound and not c.failed]
+    if bound:
+        out.append(
+            f"Lower bounds (generator-bound, marked ≥): {', '.join(bound)}; such a server may "
+            "be faster than its figure and rank higher."
         )
     return out
 
@@ -248,3 +252,39 @@ def differing_conditions(report: Report) -> list[str]:
         f"{profile.get('warmup_s', '?')} s of warm-up per cell, and each server is verified "
         "against the contract before it is loaded.",
     ]
+
+
+#: The Locust cells of a default run should reach this share of wrk's requests/s.
+LOCUST_WRK_GOAL = 0.6
+
+
+def locust_wrk_ratios(report: Report) -> dict[str, dict[str, float]]:
+    """Per mode, per system: Locust's median requests/s over wrk's on the same target, both
+    measured in the same run's interleaved rounds."""
+    cells = report.cell_map()
+    out: dict[str, dict[str, float]] = {}
+    for mode in report.modes():
+        for system in report.systems:
+            loc, wrk = cells.get((system, mode, "locust")), cells.get((system, mode, "wrk"))
+            if loc and wrk and usable(loc) and usable(wrk) and loc.rps and wrk.rps:
+                out.setdefault(mode, {})[system] = loc.rps / wrk.rps
+    return out
+
+
+def locust_wrk_sentences(report: Report) -> list[str]:
+    out = []
+    for mode, ratios in locust_wrk_ratios(report).items():
+        values = sorted(ratios.values())
+        median = (
+            values[len(values) // 2]
+            if len(values) % 2
+            else sum(values[len(values) // 2 - 1 : len(values) // 2 + 1]) / 2
+        )
+        each = ", ".join(f"{s} {r:.2f}" for s, r in ratios.items())
+        verdict = "meets" if median >= LOCUST_WRK_GOAL else "misses"
+        out.append(
+            f"{MODE_TITLE[mode]}: Locust reached {median:.2f} of wrk's requests/s (median over "
+            f"{len(ratios)} systems; {each}): {verdict} the {LOCUST_WRK_GOAL} goal. Both "
+            "generators on the same core, same connections, interleaved rounds of this run."
+        )
+    return out

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from swarmbench.report import claims as clm
+from swarmbench.report import failures, markdown, svg
 from swarmbench.report import findings as fnd
-from swarmbench.report import markdown, svg
+from swarmbench.report import same_traffic as st
 from swarmbench.report.model import (
     BY_NAME_HEADER,
     MODE_TITLE,
@@ -21,12 +23,12 @@ from swarmbench.report.model import (
     comparisons,
     conditions_text,
     fmt_bytes,
-    fmt_num,
     placement_text,
     prometheus_missing_text,
     tables,
     usable,
 )
+from swarmbench.report.ranking import coverage_note
 from swarmbench.results import CellResult
 
 PERCENTILES = ("p50", "p90", "p99", "p99.9", "max")
@@ -46,6 +48,10 @@ td:first-child, th:first-child { text-align: left; }
 table.results td:nth-child(2), table.results th:nth-child(2),
 table.results td:last-child, table.results th:last-child { text-align: left; }
 tr.failed td { color: #a33; } tr.bound td { background: #fff8e6; }
+table.claims td { text-align: left; vertical-align: top; max-width: 28rem; }
+table.claims tr.reproduced td:nth-child(4) { color: #1a7f37; font-weight: 600; }
+table.claims tr.refuted td:nth-child(4) { color: #b42318; font-weight: 600; }
+table.claims tr.not td:nth-child(4) { color: #6b6b6b; font-weight: 600; }
 .cond { color: #555; font-size: .85rem; } .notes { color: #555; font-size: .85rem; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; }
 .cell { border: 1px solid #e5e9f0; border-radius: 6px; padding: .4rem; }
@@ -85,12 +91,67 @@ def header(report: Report) -> str:
         f"{fmt_bytes(mach.get('memory_bytes'))} RAM, {mach.get('os', '?')}",
         "Placement": placement_text(run.get("placement")),
         "Profile": f"{profile.get('name', '?')}: {markdown.profile_text(profile)}",
-        "Fixed rate": f"{report.rate:g} req/s (Locust cells)" if report.rate else "none",
+        "Same traffic": fnd.same_traffic_text(report),
         "Versions": f"swarmbench {versions.get('swarmbench', '?')}; "
         + "; ".join(f"{k}: {v or 'absent'}" for k, v in (versions.get("tools") or {}).items()),
     }
     meta = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in items.items())
-    return f"<h1>swarmbench report: run {escape(report.run_id)}</h1><dl class='meta'>{meta}</dl>"
+    return f"<h2>Run</h2><dl class='meta'>{meta}</dl>"
+
+
+def claims_block(report: Report) -> str:
+    rows = [[c.claim, c.published, c.measured, c.verdict, c.reason] for c in clm.claims(report)]
+    classes = [c.verdict.split()[0] for c in clm.claims(report)]
+    return (
+        "<h2>The article's claims, checked by this run</h2>"
+        f"<p class='cond'>Conditions: {escape(fnd.run_conditions(report))}</p>"
+        + _table(("claim", "article", "this run", "verdict", "why"), rows, classes, "claims")
+    )
+
+
+def same_traffic_block(report: Report) -> str:
+    out = ["<h2>Same traffic: CPU at the same offered load</h2>"]
+    if not report.same_traffic:
+        out.append(f"<p class='cond'>{escape(clm.same_traffic_claim(report).reason)}</p>")
+        return "".join(out)
+    refs = "; ".join(f"{MODE_TITLE[m]}: {st.reference_text(report, m)}" for m in report.modes())
+    cores = report.target_cores()
+    out.append(
+        "<p class='cond'>Every system at the same fixed rates (Locust, free of coordinated "
+        f"omission). CPU % is of the {cores or '?'} core(s) the target was given. Steps are "
+        f"percentages of: {escape(refs)}. Conditions: "
+        f"{escape(conditions_text(report.same_traffic[0]))}.</p>"
+    )
+    charts = []
+    for mode in report.modes():
+        # Against the rate each system achieved, not the one offered: a step a system (or
+        # the generator) fell behind on is still a true point, just further left.
+        lines = []
+        for system in report.systems:
+            pts = [
+                (float(c.rps), share.median)
+                for c in report.same_traffic
+                if c.system == system
+                and c.keepalive == mode
+                and c.rps
+                and (share := st.cpu_share(report, c)) is not None
+            ]
+            if pts:
+                lines.append((system, pts))
+        if lines:
+            title = f"CPU % against requests/s served, {MODE_TITLE[mode]}"
+            charts.append(
+                svg.xy_chart(lines, title, "req/s served", f"% of {cores or '?'} core(s)")
+            )
+    rows = markdown.same_traffic_rows(report)
+    out.append(
+        "<div class='charts'>"
+        + "".join(charts)
+        + "</div>"
+        + _table(markdown.SAME_TRAFFIC_HEADER, rows, kind="results")
+        + f"<p class='notes'>{escape(coverage_note(report.same_traffic))}</p>"
+    )
+    return "".join(out)
 
 
 def overview_charts(report: Report) -> str:
@@ -104,16 +165,35 @@ def overview_charts(report: Report) -> str:
             ("cpu_us_per_request", "µs", "CPU µs per request"),
         ):
             series = []
+            intervals: list[list[tuple[float, float] | None]] = []
+            bounds: list[list[bool]] = []
             for mode in modes:
                 values: list[float | None] = []
+                ivs: list[tuple[float, float] | None] = []
+                lows: list[bool] = []
                 for system in report.systems:
                     cell = cells.get((system, mode, generator))
                     ok = cell is not None and usable(cell)
                     values.append(getattr(cell, metric) if ok else None)
+                    ivs.append(cell.interval(metric) if ok and cell is not None else None)
+                    lows.append(bool(ok and cell and cell.generator_bound and metric == "rps"))
                 series.append((MODE_TITLE[mode], values))
+                intervals.append(ivs)
+                bounds.append(lows)
             title = f"{label}, {generator}"
-            charts.append(svg.bar_chart(report.systems, series, title, unit))
-    return "<h2>Overview</h2><div class='charts'>" + "".join(charts) + "</div>"
+            charts.append(
+                svg.bar_chart(
+                    report.systems, series, title, unit, intervals=intervals, lower_bounds=bounds
+                )
+            )
+    return (
+        "<h2>Overview</h2><p class='cond'>Whiskers: each figure's interval over its rounds; "
+        "dashed bars marked ≥: lower bounds (the generator, not the server, was the limit). "
+        + escape(" ".join(fnd.ranking_conditions(report, report.cells)))
+        + "</p><div class='charts'>"
+        + "".join(charts)
+        + "</div>"
+    )
 
 
 def results_tables(report: Report) -> str:
@@ -124,10 +204,14 @@ def results_tables(report: Report) -> str:
             "failed" if r.cell.failed else "bound" if r.cell.generator_bound else ""
             for r in table.rows
         ]
+        cells = [r.cell for r in table.rows]
         out.append(f"<h3>{escape(table.title)}</h3>")
         out.append(f"<p class='cond'>Conditions: {escape(table.conditions)}.</p>")
+        changes = " ".join(fnd.ranking_conditions(report, cells))
+        out.append(f"<p class='cond'>What changes this ranking: {escape(changes)}</p>")
         out.append(_table(markdown.TABLE_HEADER, rows, classes, kind="results"))
-        out.append(f"<div class='notes'>{_ul(table.notes)}</div>")
+        notes = [coverage_note(cells), *table.notes]
+        out.append(f"<div class='notes'>{_ul(notes)}</div>")
     return "".join(out)
 
 
@@ -139,8 +223,11 @@ def comparison_block(comp: Comparison) -> str:
             ("published", [comp.published_norm.get(s) for s in comp.systems]),
             ("measured", [comp.measured_norm.get(s) for s in comp.systems]),
         ]
+        bounds = [[False] * len(comp.systems), [s in comp.generator_bound for s in comp.systems]]
         title = f"{comp.generator}, {MODE_TITLE[comp.mode]}: normalised requests/s"
-        chart = svg.bar_chart(comp.systems, series, title, "x baseline", width=480)
+        chart = svg.bar_chart(
+            comp.systems, series, title, "x baseline", width=480, lower_bounds=bounds
+        )
     note = baseline_note(comp)
     return (
         f"<h3>{escape(comp.generator)}, {escape(MODE_TITLE[comp.mode])}</h3>"
@@ -167,13 +254,20 @@ def findings(report: Report) -> str:
     out.append(_ul(fnd.cpu_sentences(report)))
     out.append("<h3>Where the generator was the limit</h3>")
     out.append(_ul(fnd.generator_bound_sentences(report)))
-    if report.rate is not None:
-        out.append(rate_block(report))
+    out.append("<h3>Cells with failed requests</h3>")
+    with_failures = failures.with_failures(report)
+    out.append(
+        _ul(failures.sentence(report, c) for c in with_failures) if with_failures else "<p>none</p>"
+    )
     out.append("<h3>Failed and skipped cells</h3>")
     failed = fnd.failed_cells(report)
     out.append(_ul(f"{_cell_name(c)}: {c.verdict}" for c in failed) if failed else "<p>none</p>")
     for title, sentences in (
         ("Workers lost mid-cell (figures cover the whole cell)", fnd.worker_loss_sentences(report)),
+        (
+            "Rounds measured again (a starved generator's try is not a figure)",
+            fnd.retried_sentences(report),
+        ),
         (
             "Other load on the machine (these figures may be low: rerun them)",
             fnd.noisy_sentences(report),
@@ -187,33 +281,6 @@ def findings(report: Report) -> str:
         out.append("<h3>Server figures from Prometheus</h3>")
         out.append(_ul(f"{_cell_name(c)}: {prometheus_missing_text(c)}" for c in missing))
     return "".join(out)
-
-
-def rate_block(report: Report) -> str:
-    rows = fnd.fixed_rate_rows(report)
-    body = [
-        [r.system, MODE_TITLE[r.mode], fmt_num(r.rps), fmt_num(r.cpu_percent), fmt_num(r.cpu_us)]
-        for r in rows
-    ]
-    series = [
-        (
-            MODE_TITLE[m],
-            [
-                next((r.cpu_percent for r in rows if r.system == s and r.mode == m), None)
-                for s in report.systems
-            ],
-        )
-        for m in report.modes()
-    ]
-    cond = conditions_text(rows[0].cell) if rows else ""
-    chart = svg.bar_chart(report.systems, series, f"CPU % at {report.rate:g} req/s", "% of a core")
-    return (
-        f"<h3>At the same traffic ({report.rate:g} req/s)</h3>"
-        f"<p class='cond'>Conditions: {escape(cond)}.</p><div class='charts'><div>"
-        + _table(("system", "mode", "achieved req/s", "target CPU %", "CPU µs/req"), body)
-        + f"</div>{chart}</div>"
-        + _ul(fnd.fixed_rate_sentences(report))
-    )
 
 
 def latency_charts(report: Report) -> str:
@@ -296,7 +363,9 @@ def by_name(report: Report) -> str:
 
 def render(report: Report) -> str:
     parts = [
-        header(report),
+        f"<h1>swarmbench report: run {escape(report.run_id)}</h1>",
+        claims_block(report),
+        same_traffic_block(report),
         overview_charts(report),
         results_tables(report),
         by_name(report),
@@ -304,6 +373,7 @@ def render(report: Report) -> str:
         findings(report),
         latency_charts(report),
         time_series(report),
+        header(report),
         systems(report),
     ]
     return (

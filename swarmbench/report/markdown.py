@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from swarmbench.report import claims as clm
+from swarmbench.report import failures
 from swarmbench.report import findings as fnd
+from swarmbench.report import same_traffic as st
 from swarmbench.report.model import (
     BY_NAME_HEADER,
     MODE_TITLE,
@@ -26,12 +29,14 @@ from swarmbench.report.model import (
     prometheus_missing_text,
     tables,
 )
+from swarmbench.report.ranking import coverage_note, estimate, interval_text
 from swarmbench.results import UNKNOWN, CellResult
 
 TABLE_HEADER = (
     "rank",
     "system",
     "requests/s",
+    "interval",
     "mean µs",
     "p99 µs",
     "failures",
@@ -41,6 +46,7 @@ TABLE_HEADER = (
     "peak RSS",
     "generator-bound",
     "verdict",
+    "notes",
 )
 
 
@@ -55,11 +61,13 @@ def row_cells(row: Row) -> list[str]:
     """One row of the article's table; a failed cell shows — and its reason."""
     c = row.cell
     if c.failed:
-        return [NA, c.system, *(["—"] * 9), c.verdict]
+        return [NA, c.system, *(["—"] * 10), c.verdict, "; ".join(c.flags)]
+    est = estimate(c)
     return [
-        str(row.rank) if row.rank else NA,
+        row.rank or NA,
         c.system,
-        fmt_num(c.rps),
+        ("≥ " if c.generator_bound else "") + fmt_num(c.rps),
+        interval_text(est),
         fmt_num(c.latency_us.get("mean")),
         fmt_percentile(c.latency_us.get("p99"), c.latency_resolution_us),
         f"{c.failures:,}",
@@ -69,6 +77,7 @@ def row_cells(row: Row) -> list[str]:
         _target(c, fmt_bytes(c.rss_peak_bytes)),
         "yes" if c.generator_bound else "no",
         c.verdict,
+        "; ".join(([c.bound_reason] if c.bound_reason else []) + c.flags),
     ]
 
 
@@ -99,9 +108,7 @@ def header(report: Report) -> list[str]:
         f"- Profile: {profile.get('name', '?')}: {profile_text(profile)}",
         f"- Systems: {', '.join(report.systems) or 'none'}; keep-alive: "
         f"{', '.join(report.modes())}; generators: {', '.join(report.generators())}",
-        f"- Fixed rate: {report.rate:g} req/s (Locust cells)"
-        if report.rate
-        else "- Fixed rate: none (every generator ran flat out)",
+        f"- Same traffic: {fnd.same_traffic_text(report)}",
         f"- Backend: {run.get('backend', '?')}; swarmbench {versions.get('swarmbench', '?')}",
     ]
     tools = versions.get("tools", {}) or {}
@@ -128,17 +135,94 @@ def systems_section(report: Report) -> list[str]:
     return ["## Systems", "", *_md_table(*systems_rows(report))]
 
 
-def table_section(table: Table) -> list[str]:
+def table_section(report: Report, table: Table) -> list[str]:
+    cells = [r.cell for r in table.rows]
     return [
         f"### {table.title}",
         "",
         f"Conditions: {table.conditions}.",
         "",
+        "What changes this ranking: " + " ".join(fnd.ranking_conditions(report, cells)),
+        "",
         *_md_table(TABLE_HEADER, (row_cells(r) for r in table.rows)),
         "",
+        f"- {coverage_note(cells)}",
         *(f"- {note}" for note in table.notes),
         "",
     ]
+
+
+def claims_section(report: Report) -> list[str]:
+    rows = [
+        [c.claim, c.published, c.measured, f"**{c.verdict}**", c.reason] for c in clm.claims(report)
+    ]
+    return [
+        "## The article's claims, checked by this run",
+        "",
+        f"Conditions: {fnd.run_conditions(report)}",
+        "",
+        *_md_table(("claim", "article", "this run", "verdict", "why"), rows),
+        "",
+    ]
+
+
+SAME_TRAFFIC_HEADER = (
+    "mode",
+    "offered req/s",
+    "system",
+    "achieved req/s",
+    "CPU % of its cores",
+    "interval",
+    "peak RSS",
+    "p99 µs",
+    "notes",
+)
+
+
+def same_traffic_rows(report: Report) -> list[list[str]]:
+    rows = []
+    for step in st.steps(report):
+        offered = f"{fmt_num(step.offered_rps)} ({step.load_percent}%)"
+        for cell in step.cells:
+            share = st.cpu_share(report, cell)
+            notes = ([cell.bound_reason] if cell.bound_reason else []) + cell.flags
+            if cell.failed:
+                notes = [cell.verdict, *notes]
+            rows.append(
+                [
+                    MODE_TITLE[step.mode],
+                    offered,
+                    cell.system,
+                    fmt_num(cell.rps) if not cell.failed else NA,
+                    fmt_num(share.median) if share else NA,
+                    interval_text(share, "{:.1f}") if share else NA,
+                    fmt_bytes(cell.rss_peak_bytes),
+                    fmt_percentile(cell.latency_us.get("p99"), cell.latency_resolution_us),
+                    "; ".join(notes),
+                ]
+            )
+    return rows
+
+
+def same_traffic_section(report: Report) -> list[str]:
+    lines = ["## Same traffic: CPU at the same offered load", ""]
+    if not report.same_traffic:
+        return [*lines, f"- {clm.same_traffic_claim(report).reason}", ""]
+    cond = conditions_text(report.same_traffic[0])
+    refs = "; ".join(f"{MODE_TITLE[m]}: {st.reference_text(report, m)}" for m in report.modes())
+    cores = report.target_cores()
+    lines += [
+        "Every system at the same fixed rates, paced by Locust free of coordinated omission "
+        f"(latency from each request's intended start). CPU % is of the {cores or '?'} core(s) "
+        f"the target was given (100 = all busy). Steps are percentages of: {refs}. "
+        f"Conditions: {cond}.",
+        "",
+        *_md_table(SAME_TRAFFIC_HEADER, same_traffic_rows(report)),
+        "",
+        f"- {coverage_note(report.same_traffic)}",
+        "",
+    ]
+    return lines
 
 
 def comparison_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
@@ -195,14 +279,22 @@ def published_section(report: Report) -> list[str]:
     return [*lines, ""]
 
 
+def failures_section(report: Report) -> list[str]:
+    cells = failures.with_failures(report)
+    lines = ["### Cells with failed requests", ""]
+    lines += [f"- {failures.sentence(report, c)}" for c in cells] or ["- none"]
+    return [*lines, ""]
+
+
 def findings_section(report: Report) -> list[str]:
     lines = ["## Findings", "", "### node-std's CPU per request against the Rust servers", ""]
     lines += [f"- {s}" for s in fnd.cpu_sentences(report)]
     lines += ["", "### Where the generator was the limit", ""]
     lines += [f"- {s}" for s in fnd.generator_bound_sentences(report)]
+    lines += ["", "### Locust against wrk on the same targets", ""]
+    lines += [f"- {s}" for s in fnd.locust_wrk_sentences(report)] or ["- not measured"]
     lines += [""]
-    if report.rate is not None:
-        lines += rate_section(report)
+    lines += failures_section(report)
     lines += ["### Failed and skipped cells", ""]
     failed = fnd.failed_cells(report)
     lines += [
@@ -213,6 +305,10 @@ def findings_section(report: Report) -> list[str]:
     if lost:
         lines += ["", "### Workers lost mid-cell (figures cover the whole cell)", ""]
         lines += [f"- {s}" for s in lost]
+    retried = fnd.retried_sentences(report)
+    if retried:
+        lines += ["", "### Rounds measured again (a starved generator's try is not a figure)", ""]
+        lines += [f"- {s}" for s in retried]
     noisy = fnd.noisy_sentences(report)
     if noisy:
         lines += ["", "### Other load on the machine (these figures may be low: rerun them)", ""]
@@ -227,31 +323,6 @@ def findings_section(report: Report) -> list[str]:
     if not missing:
         lines.append("- present for every measured cell (CPU µs/req (Prometheus) above).")
     return [*lines, ""]
-
-
-def rate_section(report: Report) -> list[str]:
-    rows = [
-        [
-            r.system,
-            MODE_TITLE[r.mode],
-            fmt_num(r.rps) if r.rps is not None else f"— ({r.cell.verdict})",
-            fmt_num(r.cpu_percent),
-            fmt_num(r.cpu_us),
-        ]
-        for r in fnd.fixed_rate_rows(report)
-    ]
-    cond = next((conditions_text(r.cell) for r in fnd.fixed_rate_rows(report)), "")
-    return [
-        f"### At the same traffic ({report.rate:g} req/s)",
-        "",
-        "The article's production finding, measured directly: each system's CPU at one fixed "
-        f"rate. Conditions: {cond}.",
-        "",
-        *_md_table(("system", "mode", "achieved req/s", "target CPU %", "CPU µs/req"), rows),
-        "",
-        *(f"- {s}" for s in fnd.fixed_rate_sentences(report)),
-        "",
-    ]
 
 
 def by_name_section(report: Report) -> list[str]:
@@ -271,7 +342,10 @@ def by_name_section(report: Report) -> list[str]:
 
 
 def render(report: Report) -> str:
-    lines = [*header(report), ""]
+    """The answers first (claims, same traffic), then rankings, then the detail."""
+    lines = [f"# swarmbench report: run {report.run_id}", ""]
+    lines += claims_section(report)
+    lines += same_traffic_section(report)
     lines += [
         "## Results",
         "",
@@ -281,11 +355,12 @@ def render(report: Report) -> str:
         "",
     ]
     for table in tables(report):
-        lines += table_section(table)
+        lines += table_section(report, table)
     if not report.cells:
         lines += ["No cell has finished yet.", ""]
     lines += by_name_section(report)
     lines += published_section(report)
     lines += findings_section(report)
+    lines += ["## Run", "", *header(report)[2:], ""]
     lines += systems_section(report)
     return "\n".join(lines).rstrip() + "\n"

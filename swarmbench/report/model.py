@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from swarmbench.report import reference
+from swarmbench.report.ranking import rank
 from swarmbench.report.reference import Published
-from swarmbench.results import CellResult, RunDir
+from swarmbench.results import SAME_TRAFFIC_FILE, CellResult, ResultsError, RunDir
 from swarmbench.targets import registry
+from swarmbench.util import typed
 
 MODES = ("on", "off")
 MODE_TITLE = {"on": "keep-alive on", "off": "keep-alive off"}
@@ -30,7 +33,8 @@ NA = "n/a"
 @dataclass
 class Row:
     cell: CellResult
-    rank: int | None
+    #: "1", "2=" (indistinguishable from another system in this run), or None (no figure)
+    rank: str | None
 
     @property
     def prometheus_cpu_us(self) -> float | None:
@@ -91,10 +95,15 @@ class CpuFinding:
 @dataclass
 class Report:
     run: dict[str, Any]
+    #: the flat-out (saturation) cells: the article's tables
     cells: list[CellResult]
     published: Published
     systems: list[str]
     targets: dict[str, registry.Target]
+    #: the same-traffic phase's cells (each at a fixed offered rate)
+    same_traffic: list[CellResult] = field(default_factory=list)
+    #: the same-traffic phase's reference per mode (same-traffic.json), if it ran
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -104,6 +113,16 @@ class Report:
     def rate(self) -> float | None:
         value = self.run.get("parameters", {}).get("rate")
         return float(value) if value else None
+
+    def is_variant(self, system: str) -> bool:
+        target = self.targets.get(system)
+        return target is not None and target.variant_of is not None
+
+    def target_cores(self) -> int | None:
+        """Cores the target was given on this machine (None on a cluster)."""
+        placement = self.run.get("placement") or {}
+        cores = placement.get("target") or []
+        return len(cores) or None
 
     def language(self, system: str) -> str:
         recorded = self.run.get("systems", {}).get(system) or {}
@@ -125,17 +144,36 @@ class Report:
         return {(c.system, c.keepalive, c.generator): c for c in self.cells}
 
 
+def _same_traffic_references(path: Path) -> dict[str, dict[str, Any]]:
+    """same-traffic.json's reference per keep-alive mode ({} when the phase did not run)."""
+    if not path.exists():
+        return {}
+    try:
+        data = typed.parse_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(f"{path}: cannot read it ({type(exc).__name__}): corrupt?") from None
+    refs = data.get("references") if isinstance(data, dict) else None
+    if not isinstance(refs, dict) or not all(
+        isinstance(r, dict) and isinstance(r.get("rps"), int | float) for r in refs.values()
+    ):
+        raise ResultsError(f"{path}: `references` is not an object of {{mode: {{rps, ...}}}}")
+    return refs
+
+
 def load(run_dir: RunDir) -> Report:
     run = run_dir.read_run().raw
-    cells = run_dir.cells()
+    every = run_dir.cells()
+    cells = [c for c in every if not c.load_percent]
+    same = [c for c in every if c.load_percent]
+    refs = _same_traffic_references(run_dir.path / SAME_TRAFFIC_FILE)
     try:
         targets = registry.load()
     except (OSError, KeyError):  # a results folder read away from its checkout
         targets = {}
     order = list(run.get("parameters", {}).get("systems") or []) or list(targets)
-    seen = {c.system for c in cells}
+    seen = {c.system for c in every}
     systems = [s for s in order if s in seen] + sorted(seen - set(order))
-    return Report(run, cells, reference.load(), systems, targets)
+    return Report(run, cells, reference.load(), systems, targets, same, refs)
 
 
 # --- formatting shared by Markdown and HTML -------------------------------------------------
@@ -244,8 +282,7 @@ def tables(report: Report) -> list[Table]:
 
 
 def _table(report: Report, generator: str, mode: str, cells: list[CellResult]) -> Table:
-    ranked = sorted((c for c in cells if usable(c)), key=lambda c: -(c.rps or 0.0))
-    rows = [Row(c, n) for n, c in enumerate(ranked, start=1)]
+    rows = [Row(r.cell, r.label) for r in rank([c for c in cells if usable(c)])]
     order = {s: i for i, s in enumerate(report.systems)}
     rows += [
         Row(c, None) for c in sorted(cells, key=lambda c: order.get(c.system, 99)) if not usable(c)

@@ -27,6 +27,9 @@ class Published:
     systems: dict[str, dict[str, str]]
     #: the file's leading comment: source, method, machine
     header: list[str] = field(default_factory=list)
+    #: failed requests per system of ab's keep-alive run (of ab_requests)
+    ab_failures: dict[str, int] = field(default_factory=dict)
+    ab_requests: int = 1_000_000
 
     def figures(self, generator: str, mode: str) -> dict[str, float]:
         return self.rps.get(generator, {}).get(mode, {})
@@ -70,12 +73,14 @@ def parse(text: str) -> Published:
             rps[generator][mode] = {k: float(v) for k, v in table.items()}
         if generator == "wrk":
             latency = {k: float(v) for k, v in modes.get("keepalive_on_latency_ms", {}).items()}
+    failures = data.get("ab", {}).get("keepalive_on_failures", {})
     return Published(
         rps=rps,
         latency_ms=latency,
         production=dict(data.get("production", {})),
         systems=dict(data.get("systems", {})),
         header=_header(text),
+        ab_failures={k: int(v) for k, v in failures.items()},
     )
 
 

@@ -90,6 +90,12 @@ def _legend(names: Sequence[str], x: float, y: float) -> list[str]:
     return out
 
 
+#: Per series, per category: the interval (low, high) around a bar, or None.
+Intervals = Sequence[Sequence[tuple[float, float] | None]]
+#: Per series, per category: True where the bar is a lower bound (generator-bound).
+LowerBounds = Sequence[Sequence[bool]]
+
+
 def bar_chart(
     categories: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
@@ -98,9 +104,16 @@ def bar_chart(
     *,
     width: int = 640,
     height: int = 280,
+    intervals: Intervals | None = None,
+    lower_bounds: LowerBounds | None = None,
 ) -> str:
-    """Bars grouped by category, one colour per series; a missing value is marked n/a."""
+    """Bars grouped by category, one colour per series; a missing value is marked n/a.
+
+    An interval is drawn as a whisker over its bar; a lower bound as an open, dashed bar with
+    "≥" over it, since the true value may be anywhere above it.
+    """
     values = [v for _, vs in series for v in vs if v is not None]
+    values += [iv[1] for ivs in intervals or () for iv in ivs if iv is not None]
     ticks = nice_ticks(max(values, default=0.0))
     top = ticks[-1]
     plot_h = height - MARGIN_T - MARGIN_B
@@ -126,16 +139,110 @@ def bar_chart(
                 )
                 continue
             y = y_of(v)
-            out.append(
-                f"<rect class='bar' x='{x:.1f}' y='{y:.1f}' width='{bar_w * 0.92:.1f}' "
-                f"height='{max(base - y, 0.5):.1f}' fill='{colour(si)}'>"
-                f"<title>{escape(cat)} {escape(name)}: {v:,.4g} {escape(unit)}</title></rect>"
+            bound = bool(lower_bounds and lower_bounds[si][ci])
+            style = (
+                f"fill='white' stroke='{colour(si)}' stroke-width='1.5' stroke-dasharray='3,2'"
+                if bound
+                else f"fill='{colour(si)}'"
             )
+            kind = "bar lower-bound" if bound else "bar"
+            what = "at least " if bound else ""
+            out.append(
+                f"<rect class='{kind}' x='{x:.1f}' y='{y:.1f}' width='{bar_w * 0.92:.1f}' "
+                f"height='{max(base - y, 0.5):.1f}' {style}>"
+                f"<title>{escape(cat)} {escape(name)}: {what}{v:,.4g} {escape(unit)}</title></rect>"
+            )
+            mid = x + bar_w * 0.46
+            if bound:
+                out.append(
+                    f"<text class='lower-bound-mark' x='{mid:.1f}' y='{y - 3:.1f}' "
+                    f"text-anchor='middle' {FONT} font-size='10'>≥</text>"
+                )
+            interval = intervals[si][ci] if intervals and ci < len(intervals[si]) else None
+            if interval is not None and not bound:
+                out += _whisker(mid, y_of(interval[0]), y_of(interval[1]))
         out.append(
             f"<text x='{gx + group_w * 0.4:.1f}' y='{base + 14:.1f}' text-anchor='middle' "
             f"{FONT}>{escape(cat)}</text>"
         )
     out += _legend([name for name, _ in series], MARGIN_L, height - 10)
+    if lower_bounds and any(any(row) for row in lower_bounds):
+        out.append(
+            f"<text x='{width - MARGIN_R}' y='{height - 10}' text-anchor='end' {FONT} "
+            "fill='#555'>dashed ≥: lower bound (generator-bound)</text>"
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _whisker(x: float, y_low: float, y_high: float) -> list[str]:
+    return [
+        f"<line class='interval' x1='{x:.1f}' x2='{x:.1f}' y1='{y_low:.1f}' y2='{y_high:.1f}' "
+        "stroke='#333' stroke-width='1'/>",
+        f"<line x1='{x - 3:.1f}' x2='{x + 3:.1f}' y1='{y_high:.1f}' y2='{y_high:.1f}' "
+        "stroke='#333' stroke-width='1'/>",
+        f"<line x1='{x - 3:.1f}' x2='{x + 3:.1f}' y1='{y_low:.1f}' y2='{y_low:.1f}' "
+        "stroke='#333' stroke-width='1'/>",
+    ]
+
+
+def xy_chart(
+    lines: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+    title: str,
+    x_unit: str,
+    y_unit: str,
+    *,
+    width: int = 480,
+    height: int = 280,
+) -> str:
+    """One line of points per series (x, y): e.g. CPU % against requests/s served."""
+    points = [p for _, pts in lines for p in pts]
+    out = _open(width, height, title, "xy")
+    if not points:
+        out.append(
+            f"<text x='{width / 2}' y='{height / 2}' text-anchor='middle' {FONT} fill='#999'>"
+            "no figures</text></svg>"
+        )
+        return "\n".join(out)
+    x_ticks = nice_ticks(max(x for x, _ in points))
+    y_ticks = nice_ticks(max(y for _, y in points))
+    plot_h = height - MARGIN_T - MARGIN_B
+    plot_w = width - MARGIN_L - MARGIN_R - 110
+
+    def x_of(v: float) -> float:
+        return MARGIN_L + plot_w * v / x_ticks[-1]
+
+    def y_of(v: float) -> float:
+        return MARGIN_T + plot_h * (1 - v / y_ticks[-1])
+
+    out += _y_axis(y_ticks, y_of, width - 110, y_unit)
+    for tick in x_ticks:
+        out.append(
+            f"<text x='{x_of(tick):.1f}' y='{MARGIN_T + plot_h + 14:.1f}' text-anchor='middle' "
+            f"{FONT}>{tick_label(tick)}</text>"
+        )
+    out.append(
+        f"<text x='{MARGIN_L + plot_w / 2:.1f}' y='{height - 12}' text-anchor='middle' {FONT} "
+        f"fill='#555'>{escape(x_unit)}</text>"
+    )
+    for si, (name, pts) in enumerate(lines):
+        ordered = sorted(pts)
+        if ordered:
+            d = " ".join(
+                f"{'M' if n == 0 else 'L'}{x_of(x):.1f},{y_of(y):.1f}"
+                for n, (x, y) in enumerate(ordered)
+            )
+            out.append(
+                f"<path class='line' d='{d}' fill='none' stroke='{colour(si)}' stroke-width='2'/>"
+            )
+            out += [
+                f"<circle cx='{x_of(x):.1f}' cy='{y_of(y):.1f}' r='3' fill='{colour(si)}'/>"
+                for x, y in ordered
+            ]
+        ly = MARGIN_T + 14 * si + 4
+        lx = width - MARGIN_R - 100
+        out.append(f"<rect x='{lx}' y='{ly - 9}' width='10' height='10' fill='{colour(si)}'/>")
+        out.append(f"<text x='{lx + 14}' y='{ly}' {FONT}>{escape(name)}</text>")
     out.append("</svg>")
     return "\n".join(out)
 

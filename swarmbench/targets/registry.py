@@ -29,6 +29,7 @@ _KNOWN_KEYS = frozenset(
     {
         "language", "version", "threading", "toolchain", "shared", "build", "artefact", "run",
         "extra_headers", "source", "url", "pidfile", "packages", "contract",
+        "variant_of", "generators", "known_deviations", "purpose",
     }
 )  # fmt: skip
 
@@ -83,6 +84,15 @@ class Target:
     packages: tuple[str, ...] = ()
     #: the registry file it comes from; None for deploy/targets.toml
     origin: Path | None = None
+    #: a variant (e.g. a published server kept with its bug) names the system it varies
+    variant_of: str | None = None
+    #: the generators a variant is measured with (empty: all)
+    generators: tuple[str, ...] = ()
+    #: verification checks this server is known to fail (its documented deviation): recorded,
+    #: not a reason to refuse the load
+    known_deviations: tuple[str, ...] = ()
+    #: what the variant shows, for the report
+    purpose: str = ""
 
     def _fill(self, text: str, **extra: object) -> str:
         values = {"source": str(self.source), "build_dir": str(paths.build_dir()), **extra}
@@ -232,7 +242,20 @@ class _Reader:
             contract=self.contract(name, entry),
             packages=self.words(name, entry, "packages"),
             origin=None if self.builtin else self.path,
+            **self.variant(name, entry),
         )
+
+    def variant(self, name: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """A variant's fields: what it varies, its generators, its known deviations."""
+        of = entry.get("variant_of")
+        if of is not None and not isinstance(of, str):
+            raise self.fail(name, "`variant_of` must be a system's name")
+        return {
+            "variant_of": of,
+            "generators": self.words(name, entry, "generators"),
+            "known_deviations": self.words(name, entry, "known_deviations"),
+            "purpose": self.text(name, entry, "purpose", ""),
+        }
 
     def _external(self, name: str, entry: dict[str, Any], source: Path, url: Any) -> Target:
         if not isinstance(url, str) or urlsplit(url).scheme != "http" or not urlsplit(url).hostname:
@@ -318,6 +341,8 @@ def select(names_: list[str] | None, extra: Path | None = None) -> list[Target]:
     targets = load(extra=extra)
     if not names_:
         return list(targets.values())
+    if names_ == ["article"]:  # the article's seven, without the variants
+        return [t for t in targets.values() if t.variant_of is None and t.origin is None]
     unknown = [n for n in names_ if n not in targets]
     if unknown:
         raise UsageError(

@@ -58,6 +58,8 @@ def _quantile(q: float) -> Query:
     return Query(expr, f"p{round(q * 100):g} {{{{system}}}} {{{{run}}}}")
 
 
+CPU_VS_THROUGHPUT = "Target CPU % against throughput"
+
 #: The "swarmbench / run" dashboard: load and the server's cost on one time axis.
 PANELS: list[Panel] = [
     Panel(
@@ -101,6 +103,21 @@ PANELS: list[Panel] = [
         "reqps",
         (Query(f"{metrics.SYSTEM_FAILURES_RATE}{{{SEL}}}", "{{system}} {{run}} {{reason}}"),),
         "Failed requests/s by reason: " + ", ".join(metrics.FAILURE_REASONS) + ".",
+    ),
+    Panel(
+        CPU_VS_THROUGHPUT,
+        "percent",
+        (
+            Query(f"sum({metrics.SYSTEM_REQUESTS_RATE}{{{SEL}}})", "requests/s"),
+            Query(
+                f'100 * sum({metrics.SYSTEM_TARGET_CPU_RATE}{{system=~"$system"}})',
+                "target CPU %",
+            ),
+        ),
+        "The same-traffic answer: the server's CPU (100 = one core busy) against the "
+        "requests/s it served, one point per second of the run. Pick one system: at the same "
+        "throughput, the system whose points sit higher spends more CPU.",
+        kind="xychart",
     ),
 ]
 
@@ -204,8 +221,30 @@ VARIABLES = {
 }
 
 
+def _xy_options(panel: Panel) -> dict[str, Any]:
+    """An XY chart of the panel's two queries joined on time: x the first, y the second."""
+    x, y = (q.legend for q in panel.queries[:2])
+    return {
+        "transformations": [
+            {"id": "joinByField", "options": {"byField": "Time", "mode": "inner"}},
+            {"id": "organize", "options": {"excludeByName": {"Time": True}}},
+        ],
+        "options": {
+            "seriesMapping": "manual",
+            "series": [
+                {
+                    "x": {"matcher": {"id": "byName", "options": x}},
+                    "y": {"matcher": {"id": "byName", "options": y}},
+                }
+            ],
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+        },
+    }
+
+
 def _panel(index: int, panel: Panel) -> dict[str, Any]:
     width = GRID_COLUMNS // 2
+    extra = _xy_options(panel) if panel.kind == "xychart" else {}
     return {
         "id": index + 1,
         "type": panel.kind,
@@ -230,6 +269,7 @@ def _panel(index: int, panel: Panel) -> dict[str, Any]:
             }
             for n, query in enumerate(panel.queries)
         ],
+        **extra,
     }
 
 

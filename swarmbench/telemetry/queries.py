@@ -64,7 +64,13 @@ class WindowCost:
 
 
 def window_cost(
-    prom: PrometheusAPI, system: str, start: float, end: float, lookback_s: float = 10.0
+    prom: PrometheusAPI,
+    system: str,
+    start: float,
+    end: float,
+    lookback_s: float = 10.0,
+    *,
+    with_requests: bool = True,
 ) -> WindowCost | None:
     """Counter differences between two instants, from the raw series rather than rate().
 
@@ -74,7 +80,8 @@ def window_cost(
     series whose exporter has exited (its last sample, staleness ignored); keep it shorter than
     the gap to an earlier cell's Locust. A counter reset inside the window is not handled.
     None when the target's CPU series is missing at either instant; requests are 0 when no
-    Locust master reported (wrk and ab cells).
+    Locust master reported (wrk and ab cells), and without `with_requests` (interleaved
+    rounds relabel one Locust exporter within the lookback, which that join cannot take).
     """
     sel = f'system="{system}"'
     look = f"[{lookback_s:g}s]"
@@ -91,6 +98,8 @@ def window_cost(
     cpu_start, cpu_end = at(cpu, start), at(cpu, end)
     if cpu_start is None or cpu_end is None:
         return None
+    if not with_requests:
+        return WindowCost(cpu_seconds=cpu_end - cpu_start, requests=0.0)
     return WindowCost(
         cpu_seconds=cpu_end - cpu_start,
         requests=(at(req, end) or 0.0) - (at(req, start) or 0.0),

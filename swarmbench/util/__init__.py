@@ -8,6 +8,7 @@ processes starting (spawn, run) and stopping child process groups, whatever ends
           a free port, waiting for a listener: the one place
 reaper    the process that stops a command's groups once the command is gone (processes')
 typed     JSON read into dataclasses with every field's type checked
+stats     medians, order-statistic intervals and ranking groups over a few rounds
 
 May import: swarmbench.errors only. Everything else may import it.
 """

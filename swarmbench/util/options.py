@@ -265,6 +265,7 @@ RUN_SECONDS = Limit(3600, "each run is repeated (rounds, modes, generators): hou
 SAMPLE_INTERVAL_SECONDS = Limit(3600, "a soak that samples less than hourly shows no trend")
 REQUESTS = Limit(2**31 - 1, "ab counts requests in a C int")
 REPEATS = Limit(100, "medians settle long before; each repeat reruns the whole matrix")
+ROUNDS = Limit(99, "each round reruns every cell: medians settle long before")
 PID = Limit(4_194_304, "Linux's largest pid_max")
 CPU = Limit(4095, "Linux numbers at most 4096 CPUs (CONFIG_NR_CPUS)")
 HOST_CORES = Limit(1024, "more cores than any single host offers")

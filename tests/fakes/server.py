@@ -17,6 +17,7 @@ MODES = (
     "no-length",  # omits Content-Length and closes after each response
     "ignore-close",  # never says Connection: close and never closes
     "sleep",  # correct, but waits --delay-ms before each response
+    "burn",  # correct, but spends --delay-ms of CPU before each response (a CPU-bound server)
     "garbage",  # answers bytes that are not HTTP
     "huge",  # a 10 MB body
     "mid-body",  # promises 5 bytes, sends 2, closes
@@ -90,8 +91,7 @@ def serve_connection(conn: socket.socket, mode: str, delay_s: float) -> None:
                 if mode == "trickle":
                     trickle(conn)
                     return
-                if delay_s:
-                    time.sleep(delay_s)
+                delay(mode, delay_s)
                 data, close = response(head, mode)
                 try:
                     conn.sendall(data)
@@ -99,6 +99,16 @@ def serve_connection(conn: socket.socket, mode: str, delay_s: float) -> None:
                     return
                 if close:
                     return
+
+
+def delay(mode: str, delay_s: float) -> None:
+    """Before each response: burn CPU (a CPU-bound server) or sleep (a slow one)."""
+    if delay_s and mode == "burn":
+        until = time.thread_time() + delay_s
+        while time.thread_time() < until:
+            pass
+    elif delay_s:
+        time.sleep(delay_s)
 
 
 def trickle(conn: socket.socket) -> None:
@@ -119,7 +129,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=MODES, default="ok")
     parser.add_argument("--delay-ms", type=float, default=0.0)
     args = parser.parse_args()
-    delay_s = args.delay_ms / 1000 if args.mode == "sleep" else 0.0
+    delay_s = args.delay_ms / 1000 if args.mode in ("sleep", "burn") else 0.0
     listener = socket.create_server((args.host, args.port), backlog=512)
     while True:
         conn, _ = listener.accept()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,15 @@ from fakes.owned import owned_processes
 from swarmbench.results import SUMMARY_COLUMNS, RunDir
 
 SYSTEMS = "rust-std,node-std"
-QUICK = ["--duration", "2s", "--warmup", "1s", "--users", "8"]
+GENERATORS = "locust,wrk,ab"
+#: 2 rounds of 1 s per cell, and the same traffic at 50% of the slowest system: about a minute
+QUICK = ["--duration", "1s", "--warmup", "1s", "--users", "8", "--rounds", "2"]
+SAME = ["--same-traffic", "50"]
+#: Prometheus' CPU over a round against psutil's: the scrapes land within a second of the
+#: window's edges, where the target is idle (the previous round loaded another system), so the
+#: two agree to this share (or CPU-seconds, for nearly idle rounds).
+PROMETHEUS_TOLERANCE = 0.15
+PROMETHEUS_TOLERANCE_S = 0.05
 
 
 def bench(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
@@ -30,25 +39,82 @@ def bench(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("bench") / "run"
-    proc = bench("--systems", SYSTEMS, "--generators", "locust,wrk", *QUICK, "--out", str(out))
+    cmd = ["--systems", SYSTEMS, "--generators", GENERATORS, *QUICK, *SAME, "--out", str(out)]
+    proc = bench(*cmd)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc.stderr
 
 
-def test_every_cell_is_measured(finished_run: tuple[Path, str]) -> None:
-    out, _ = finished_run
+def test_every_cell_is_measured_in_interleaved_rounds(finished_run: tuple[Path, str]) -> None:
+    out, stderr = finished_run
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert tuple(rows[0]) == SUMMARY_COLUMNS
-    cells = {(r["system"], r["keepalive"], r["generator"]) for r in rows}
-    assert len(cells) == 8
+    flat = {(r["system"], r["keepalive"], r["generator"]) for r in rows if r["load_percent"] == "0"}
+    assert len(flat) == 12  # ab included: it runs end to end as in the default matrix
     for row in rows:
         assert not row["verdict"].startswith(("failed", "skipped")), row
-        # > 0, not a rate: a 2 s cell on a machine other runs keep busy may serve only dozens.
+        # > 0, not a rate: a 1 s round on a machine other runs keep busy may serve only dozens.
         assert int(row["requests"]) > 0, row
         assert float(row["rps"]) > 0
         assert float(row["cpu_us_per_request"]) > 0
         assert int(row["rss_peak_bytes"]) > 0
         assert row["generator_bound"] in {"true", "false"}
+        assert row["rounds"] == "2"
+        assert float(row["rps_low"]) <= float(row["rps"]) <= float(row["rps_high"])
+    # A B A B: the second round of a cell comes after every cell's first
+    order = [line for line in stderr.splitlines() if ", round " in line]
+    assert order.index(next(x for x in order if "round 2/2" in x)) >= 12
+    assert "phase: saturation" in stderr and "phase: same traffic" in stderr
+
+
+def test_same_traffic_phase_runs_every_system_at_one_rate(finished_run: tuple[Path, str]) -> None:
+    out, _ = finished_run
+    same = [json.loads(p.read_text()) for p in (out / "cells").glob("*.same-traffic-50pct.json")]
+    assert len(same) == 4  # 2 systems x 2 modes
+    refs = json.loads((out / "same-traffic.json").read_text())["references"]
+    for cell in same:
+        assert cell["offered_rps"] == round(refs[cell["keepalive"]]["rps"] / 2)
+        assert cell["generator"] == "locust" and cell["conditions"]["rate"] == cell["offered_rps"]
+        assert cell["target_cpu_percent"] > 0 and cell["rss_peak_bytes"] > 0
+        assert cell["latency_us"]["p99"] is not None
+
+
+def test_prometheus_cpu_agrees_with_psutil_round_by_round(finished_run: tuple[Path, str]) -> None:
+    out, _ = finished_run
+    checked, missing = 0, []
+    for path in (out / "cells").glob("*.json"):
+        for rnd in json.loads(path.read_text())["rounds"]:
+            direct, prom = rnd["target_cpu_seconds"], rnd["prometheus_cpu_seconds"]
+            if prom is None:  # a read that failed three times says why
+                missing.append((path.name, rnd["index"], rnd["prometheus_reason"]))
+                continue
+            allowed = max(PROMETHEUS_TOLERANCE * direct, PROMETHEUS_TOLERANCE_S)
+            assert abs(prom - direct) <= allowed, (path.name, rnd["index"], direct, prom)
+            checked += 1
+    # On a busy machine a read can miss (seen once in 32); more is a fault of the read-back.
+    assert len(missing) <= 1, missing
+    assert checked + len(missing) == 2 * 16
+
+
+def test_report_answers_first(finished_run: tuple[Path, str]) -> None:
+    out, _ = finished_run
+    md = (out / "report.md").read_text()
+    first = md.split("\n## ", 2)[1]
+    assert first.startswith("The article's claims, checked by this run")
+    verdicts = re.findall(r"\| \*\*(reproduced|refuted|not testable here)\*\* \|", first)
+    assert len(verdicts) == 8, first
+    assert md.index("## Same traffic") < md.index("## Results")
+    assert "| keep-alive on | " in md.split("## Same traffic", 1)[1].split("## Results")[0]
+    assert "interleaved rounds" in md
+    # Rankings carry intervals, and say which systems this run cannot tell apart.
+    assert "| rank | system | requests/s | interval |" in md
+    assert "indistinguishable in this run" in md
+    # The HTML's first sections: the claims, then the same traffic with its chart.
+    html = (out / "report.html").read_text()
+    same = html.split("<h2>Same traffic", 1)[1].split("<h2>", 1)[0]
+    assert html.index("<h2>The article's claims") < html.index("<h2>Same traffic")
+    chart = same.split("class='chart xy'", 1)[1].split("</svg>", 1)[0]
+    assert chart.count("<circle") >= 2 and "rust-std" in chart and "node-std" in chart
 
 
 def test_cells_hold_conditions_and_prometheus_figures(finished_run: tuple[Path, str]) -> None:
@@ -56,6 +122,7 @@ def test_cells_hold_conditions_and_prometheus_figures(finished_run: tuple[Path, 
     run = json.loads((out / "run.json").read_text())
     assert run["placement"]["target"] != run["placement"]["generator"]
     assert run["versions"]["python_packages"]["locust"]
+    throughput = []
     for path in (out / "cells").glob("*.json"):
         cell = json.loads(path.read_text())
         assert cell["conditions"]["connections"] == 8
@@ -65,8 +132,11 @@ def test_cells_hold_conditions_and_prometheus_figures(finished_run: tuple[Path, 
         assert prom["available"], (path.name, prom)
         assert prom["series"]["Target CPU cores"], path.name
         if cell["generator"] == "locust":
-            assert prom["series"]["Throughput"], path.name
+            throughput.append(bool(prom["series"]["Throughput"]))
             assert cell["latency_us"]["p99.9"] is not None
+    # A 10 s rate needs two scrapes of a Locust process that lives about 2 s per 1 s round:
+    # most cells have the panel, not necessarily every one.
+    assert sum(throughput) >= len(throughput) // 2, throughput
 
 
 def test_report_written(finished_run: tuple[Path, str]) -> None:
@@ -78,13 +148,12 @@ def test_report_written(finished_run: tuple[Path, str]) -> None:
 def test_rerun_resumes_and_skips_finished_cells(finished_run: tuple[Path, str]) -> None:
     out, _ = finished_run
     before = {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
-    started = time.monotonic()
-    proc = bench("--systems", SYSTEMS, "--generators", "locust,wrk", *QUICK, "--out", str(out))
+    cmd = ["--systems", SYSTEMS, "--generators", GENERATORS, *QUICK, *SAME, "--out", str(out)]
+    proc = bench(*cmd)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stderr.count("done before, skipped") == 8
+    assert proc.stderr.count("skipped (measured before)") == 2 * 12 + 2 * 4
     after = {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
     assert after == before
-    assert time.monotonic() - started < 60
 
 
 def test_ctrl_c_keeps_finished_cells_and_stops_everything(
@@ -103,7 +172,9 @@ def test_ctrl_c_keeps_finished_cells_and_stops_everything(
     assert not list((out / "cells").glob(".*.tmp"))
     _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
-    assert not owned_processes(str(out))
+    # Servers start in their own process groups: what started after the snapshot shows by token.
+    _, alive = psutil.wait_procs(owned_processes(str(out)), timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
 
 
 def test_partial_resume_reruns_the_failed_and_missing_cells_only_with_the_same_parameters(
@@ -134,7 +205,8 @@ def test_partial_resume_reruns_the_failed_and_missing_cells_only_with_the_same_p
     fake_rundir.alter(RunDir(out), "node-std", "off", "wrk", verdict="failed: injected again")
     kept = bench(*same, "--keep-failed", "--out", str(out), timeout=120)
     assert kept.returncode == 0, kept.stderr[-2000:]
-    assert kept.stderr.count("done before, skipped") == 2, kept.stderr[-2000:]
+    assert kept.stderr.count("skipped (measured before)") == 3, kept.stderr[-2000:]  # rounds
+    assert kept.stderr.count("skipped (failed: injected again)") == 3, kept.stderr[-2000:]
     assert RunDir(out).finished(cells["node-std.keepalive-off.wrk"].key).verdict == (
         "failed: injected again"
     )
@@ -148,7 +220,8 @@ def test_partial_resume_reruns_the_failed_and_missing_cells_only_with_the_same_p
 
     mixed = bench(*other, "--resume-anyway", "--out", str(out), timeout=120)
     assert mixed.returncode == 0, mixed.stderr[-2000:]
-    assert mixed.stderr.count("done before, skipped") == 1  # the failed one runs again
+    # 3 rounds each: the measured cell's skipped, the failed one's measured again
+    assert mixed.stderr.count("skipped (measured before)") == 3, mixed.stderr[-2000:]
     assert "failed before (failed: injected again), again" in mixed.stderr
     resumed = RunDir(out).read_run().resumed
     assert [r["differences"] for r in resumed] == [["profile.duration_s 3.0 -> 4.0"]]

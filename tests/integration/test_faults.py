@@ -23,6 +23,7 @@ from typing import Any
 
 import psutil
 import pytest
+from fakes.owned import owned_processes
 
 from swarmbench.util import paths
 
@@ -67,7 +68,7 @@ def _measuring_locust(cell_id: str) -> Callable[[list[str]], bool]:
 
     Its forked workers share the master's command line; _master() tells them apart.
     """
-    suffix = f"/work/{cell_id}/locust-latency.json"
+    suffix = f"/work/{cell_id}/round-1/locust-latency.json"
     return lambda cmd: any(arg.endswith(suffix) for arg in cmd) and "--processes" in cmd
 
 
@@ -158,6 +159,7 @@ def fault_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     cmd = [sys.executable, "-m", "swarmbench", "bench", "--systems", ",".join(FAULT_SYSTEMS)]
     cmd += ["--keepalive", "on", "--generators", "locust", "--workers", "2", "--users", "4"]
     cmd += ["--duration", f"{MEASURE_S}s", "--warmup", "1s", "--out", str(out)]
+    cmd += ["--rounds", "1", "--same-traffic", "off"]  # one cell per fault, as it was
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with FaultDriver(proc.pid) as driver:
@@ -190,7 +192,8 @@ def test_lost_worker_is_recorded_and_the_cell_finishes(fault_run) -> None:
     assert lost[0]["rps_after_loss"] > 0  # the surviving worker kept offering load
     assert cell["requests"] > 0
     # The master did not wait out its final-report timeout for the dead worker.
-    locust_log = (out / "work" / "rust-std.keepalive-on.locust" / "locust.out").read_text()
+    work = out / "work" / "rust-std.keepalive-on.locust" / "round-1"
+    locust_log = (work / "locust.out").read_text()
     assert "no final report from" not in locust_log
 
 
@@ -198,11 +201,13 @@ def test_killed_target_fails_its_cell_with_reasons(fault_run) -> None:
     out, _, driver = fault_run
     assert "target_killed_at" in driver.log, "the target was never killed"
     cell = _cell(out, "go-std")
-    assert cell["verdict"].startswith("failed: target exited during the cell ("), cell["verdict"]
+    assert cell["verdict"].startswith("failed: target exited during the cell's round 1 ("), cell[
+        "verdict"
+    ]
     assert set(cell["failures_by_reason"]) <= {"refused", "reset"}, cell["failures_by_reason"]
     assert cell["failures_by_reason"].get("refused", 0) > 0
     for reason, count in cell["failures_by_reason"].items():
-        assert f"{reason} {count}" in cell["verdict"]
+        assert f"{reason} {count:,}" in cell["verdict"]
 
 
 def test_cells_after_the_faults_still_run(fault_run) -> None:
@@ -291,7 +296,7 @@ def test_full_results_folder_stops_with_one_line_and_keeps_cells(
     assert json.loads(cells[0].read_text())["requests"] > 0  # whole, parseable
     assert next(csv.DictReader((out / "summary.csv").open()))["system"] == "rust-std"
     assert not list(out.rglob(".*.tmp"))  # nothing half-written
-    _, alive = psutil.wait_procs(children, timeout=10)
+    _, alive = psutil.wait_procs(children | set(owned_processes(str(out))), timeout=10)
     assert not alive, [p.cmdline() for p in alive]  # the target, Prometheus, collectors
 
 

@@ -33,7 +33,10 @@ def test_a_cell_round_trips_with_its_format_stamps_and_nan_as_null(tmp_path: Pat
         ('{"run_id": ', "is not JSON"),
         ("[1, 2]", "is not a swarmbench results file"),
         ('{"tool": "other"}', "is not a swarmbench results file"),
-        ('{"run_id": "x", "schema_version": 2}', "is in results format 2"),
+        (
+            f'{{"run_id": "x", "schema_version": {SCHEMA_VERSION + 1}}}',
+            f"is in results format {SCHEMA_VERSION + 1}",
+        ),
         ('{"run_id": "x", "schema_version": "1"}', "schema_version '1' is not a whole number"),
         ('{"run_id": 5}', "run_id: 5 is not text"),
         ('{"run_id": "x", "machine": {"logical_cpus": "2"}}', "machine.logical_cpus"),

@@ -48,7 +48,7 @@ def test_line_chart_and_percentile_chart_draw_paths() -> None:
 
 
 def test_html_is_self_contained_and_holds_the_sections(tmp_path: Path) -> None:
-    fake.build(tmp_path, rate=2000.0)
+    fake.build(tmp_path, same_traffic=True)
     paths = writer.write(tmp_path)
     assert paths == [tmp_path / "report.md", tmp_path / "report.html"]
     html = (tmp_path / "report.html").read_text()
@@ -56,11 +56,14 @@ def test_html_is_self_contained_and_holds_the_sections(tmp_path: Path) -> None:
     assert "<script" not in html and "@import" not in html
     for heading in (
         "Overview", "Results", "Published vs measured", "Findings", "Latency distributions",
-        "Over time, per cell", "Systems", "At the same traffic (2000 req/s)",
+        "Over time, per cell", "Systems", "Same traffic: CPU at the same offered load",
+        "The article's claims, checked by this run",
     ):  # fmt: skip
         assert f">{heading}</h" in html, heading
     # bars: requests/s and CPU µs/req for 3 generators; lines: throughput and CPU per cell
-    assert html.count("<svg") >= 6 + 4 + 6 + 42
+    # the answers come first: claims, then the same traffic, then everything else
+    assert html.index("claims, checked") < html.index("Same traffic") < html.index(">Overview<")
+    assert html.count("<svg") >= 6 + 4 + 6 + 42 + 2
     assert html.count("class='bar'") > 100
     assert html.count("class='line'") >= 42 + 42
     assert not list(tmp_path.glob(".report*"))  # no temp file left behind

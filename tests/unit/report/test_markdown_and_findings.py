@@ -33,7 +33,9 @@ def test_tables_are_ranked_by_requests_per_second_within_each_table(tmp_path: Pa
     assert _row(md, "wrk, keep-alive on", "tokio")[0] == "1"
     assert _row(md, "wrk, keep-alive on", "node-std")[0] == "7"
     assert _row(md, "wrk, keep-alive off", "node-std")[0] == "1"
-    assert _row(md, "wrk, keep-alive off", "tokio")[0] == "2"
+    # off is its own order: hyperlane 9,500 > tokio 9,000 > rocket 8,000
+    assert _row(md, "wrk, keep-alive off", "hyperlane")[0] == "2"
+    assert _row(md, "wrk, keep-alive off", "tokio")[0] == "3"
     # one table per generator and mode, in that order
     titles = re.findall(r"^### ((?:locust|wrk|ab), keep-alive o\w+)$", md, re.M)
     assert titles[:6] == [
@@ -45,13 +47,15 @@ def test_tables_are_ranked_by_requests_per_second_within_each_table(tmp_path: Pa
 def test_table_row_holds_the_articles_columns(tmp_path: Path) -> None:
     fake.build(tmp_path)
     row = _row(_md(tmp_path), "wrk, keep-alive on", "node-std")
-    # rank, system, rps, mean, p99, failures, CPU %, CPU µs/req, Prometheus, RSS, bound, verdict
+    # rank, system, rps, interval, mean, p99, failures, CPU %, CPU µs/req, Prometheus, RSS,
+    # bound, verdict, notes
     assert row[2] == "20,000"
-    assert row[3] == "4,800"  # node-std's fake latency is 4x tokio's 1,200 µs
-    assert row[6] == "80"
-    assert row[7] == "40"
-    assert row[9] == "12.0 MiB"
-    assert row[10:] == ["no", "ok"]
+    assert row[3] == "19,800 to 20,200"  # the rounds' interval
+    assert row[4] == "4,800"  # node-std's fake latency is 4x tokio's 1,200 µs
+    assert row[7] == "80"
+    assert row[8] == "40"
+    assert row[10] == "12.0 MiB"
+    assert row[11:] == ["no", "ok", ""]
 
 
 def test_published_and_measured_are_normalised_to_tokio(tmp_path: Path) -> None:
@@ -89,7 +93,7 @@ def test_missing_figures_are_na_with_a_reason_never_zero(tmp_path: Path) -> None
     )  # fmt: skip
     md = _md(tmp_path)
     row = _row(md, "wrk, keep-alive on", "gin")
-    assert row[3] == row[4] == row[6] == row[7] == row[9] == "n/a"
+    assert row[4] == row[5] == row[7] == row[8] == row[10] == "n/a"
     assert "gin: mean and p99 latency n/a: wrk did not report it" in md
     assert "gin: target CPU n/a: the target was not sampled" in md
     assert "0 B" not in md
@@ -104,7 +108,7 @@ def test_failed_and_skipped_cells_are_listed_with_their_reasons(tmp_path: Path) 
     assert "- gin, keep-alive off, ab: failed: verification (content-length)" in failed
     assert "- rocket, keep-alive on, ab: skipped: ab cannot pace a fixed rate" in failed
     row = _row(md, "ab, keep-alive off", "gin")
-    assert row[0] == "n/a" and row[2] == "—" and row[-1].startswith("failed: verification")
+    assert row[0] == "n/a" and row[2] == "—" and row[-2].startswith("failed: verification")
     assert "| gin | 47,081 | 0.91 | n/a (failed: verification (content-length)) | n/a |" in md
 
 
@@ -147,7 +151,8 @@ def test_generator_bound_cells_are_listed_as_lower_bounds(tmp_path: Path) -> Non
         "is a lower bound of the server's capacity" in md
     )
     assert "| tokio | 340,130 | 1.00 | 50,000 (generator-bound: lower bound) | 1.00 |" in md
-    assert _row(md, "wrk, keep-alive on", "tokio")[10] == "yes"
+    row = _row(md, "wrk, keep-alive on", "tokio")
+    assert row[11] == "yes" and row[2] == "≥ 50,000" and row[3].endswith("(lower bound)")
 
 
 def test_cells_measured_beside_other_load_are_named(tmp_path: Path) -> None:
@@ -163,20 +168,18 @@ def test_cells_measured_beside_other_load_are_named(tmp_path: Path) -> None:
     assert "tokio, keep-alive on, wrk: other processes used 60% of a core" in html
 
 
-def test_fixed_rate_run_reports_cpu_at_the_same_traffic(tmp_path: Path) -> None:
-    fake.build(tmp_path, generators=("locust", "wrk"), rate=1000.0)
+def test_rounds_measured_again_are_named(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, generators=("wrk",))
+    assert "Rounds measured again" not in _md(tmp_path)
+    why = "the load ran 0.03 s of the 1 s planned"
+    retried = [{"event": "round-retried", "round": 2, "why": why}]
+    fake.alter(rundir, "gin", "off", "wrk", events=retried)
     md = _md(tmp_path)
-    assert "### At the same traffic (1000 req/s)" in md
-    # 5,000 requests in 5 s: node-std 40 µs each -> 4% of a core; Rust 1% to 1.4%
-    assert "| node-std | keep-alive on | 1,000 | 4 | 40 |" in md
+    assert f"- gin, keep-alive off, wrk: round 2 measured again: {why}" in md
     assert (
-        "keep-alive on, 1000 req/s: node-std at 4.0% CPU, the Rust servers at 1.0% to 1.4% "
-        "(100% = one core): 2.9x to 4.0x as much. The article reported 80-95% for Node.js and "
-        "30-50% for Rust in production." in md
+        f"gin, keep-alive off, wrk: round 2 measured again: {why}"
+        in (tmp_path / "report.html").read_text()
     )
-    assert "Only Locust paces a fixed rate" in md
-    fake.build(tmp_path / "flat", generators=("wrk",))
-    assert "At the same traffic" not in _md(tmp_path / "flat")
 
 
 def test_missing_prometheus_figures_say_why(tmp_path: Path) -> None:
@@ -190,7 +193,7 @@ def test_missing_prometheus_figures_say_why(tmp_path: Path) -> None:
         "- go-std, keep-alive on, wrk: server figures from Prometheus missing: "
         "prometheus not installed" in md
     )
-    assert _row(md, "wrk, keep-alive on", "go-std")[8] == "n/a"
+    assert _row(md, "wrk, keep-alive on", "go-std")[9] == "n/a"
 
 
 def test_header_and_conditions_are_named(tmp_path: Path) -> None:
@@ -229,8 +232,8 @@ def test_a_percentile_under_the_generators_resolution_is_not_zero(tmp_path: Path
     rundir = fake.build(tmp_path, systems=("tokio",), generators=("ab",))
     fake.alter(rundir, "tokio", "on", "ab", latency_us={"mean": 710.0, "p50": 0.0, "p99": 0.0})
     row = _row(_md(tmp_path), "ab, keep-alive on", "tokio")
-    assert row[3] == "710"  # ab's mean is a computed average, finer than its percentiles
-    assert row[4] == "< 1,000"
+    assert row[4] == "710"  # ab's mean is a computed average, finer than its percentiles
+    assert row[5] == "< 1,000"
 
 
 def test_latency_by_request_name_for_a_users_locustfile(tmp_path: Path) -> None:

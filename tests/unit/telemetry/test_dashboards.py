@@ -62,7 +62,11 @@ def test_dashboard_has_the_fields_grafana_needs(name: str) -> None:
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
     for panel in board["panels"]:
-        assert panel["type"] in {"timeseries", "stat"}
+        assert panel["type"] in {"timeseries", "stat", "xychart"}
+        if panel["type"] == "xychart":  # x and y name the queries' legends, joined on time
+            legends = [t["legendFormat"] for t in panel["targets"]]
+            series = panel["options"]["series"][0]
+            assert [series[a]["matcher"]["options"] for a in ("x", "y")] == legends
         assert set(panel["gridPos"]) == {"h", "w", "x", "y"}
         assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
         assert panel["datasource"]["uid"] == uid
