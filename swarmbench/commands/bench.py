@@ -42,8 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=options.one_of(sorted(PROFILES), "profile"),
         default=options.env("PROFILE", "quick"),
         metavar="|".join(sorted(PROFILES)),
+        # argparse formats help with %: a profile's "75% of" must reach it as "75%% of"
         help="defaults for the options below: "
-        + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()),
+        + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()).replace("%", "%%"),
     )
     what.add_argument(
         "--systems",

@@ -45,10 +45,13 @@ import pytest
 from fakes import rundir
 
 from swarmbench import cli
+from swarmbench.bench.matrix import PROFILES
 from swarmbench.engine import hooks
 from swarmbench.util import options, paths, processes
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
+#: The quick profile's round length, which a rerun's parameters are compared with.
+QUICK_DURATION_S = PROFILES["quick"].duration_s
 LOCUSTFILE = str(paths.ROOT / "locustfiles" / "http.py")
 NO_HOST = "http://127.0.0.1:1/"
 INVENTORY_HOSTS = "[master]\nm\n[workers]\nw\n[targets]\nt\n[monitor]\nmon\n"
@@ -314,7 +317,7 @@ RUNS: list[Run] = [
     Run("out-other-parameters",
         SB("bench", "--systems", "tokio", "--generators", "wrk", "--out", "{good}"),
         ["under other conditions", 'generators ["locust", "wrk", "ab"] -> ["wrk"]',
-         "profile.duration_s 5.0 -> 4.0", "--resume-anyway"]),
+         f"profile.duration_s 5.0 -> {QUICK_DURATION_S}", "--resume-anyway"]),
     Run("targets-file-not-toml", SB("bench", "--targets", "{file}"),
         ["declares no [systems.NAME]"]),
     Run("targets-url-not-loopback", SB("bench", "--targets", "{remote_url}"),
