@@ -86,7 +86,7 @@ def test_bench_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
     proc = _bench(
         cluster, hosts.write_inventory(cluster), out,
         "--systems", "rust-std,node-std", "--keepalive", "on", "--generators", "locust,wrk",
-        "--duration", "5s", "--users", "8",
+        "--duration", "3s", "--users", "8", "--rounds", "2", "--same-traffic", "50",
     )  # fmt: skip
     print(f"\ncluster bench: {time.monotonic() - started:.1f} s\n{proc.stderr[-1500:]}")
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -95,7 +95,13 @@ def test_bench_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
     assert [h["host"] for h in run["hosts"]["workers"]] == hosts.GROUPS["workers"]
     assert (out / "report.md").exists()
     rows = list(csv.DictReader((out / "summary.csv").open()))
-    assert len(rows) == 4, rows
+    assert len(rows) == 4 + 2, rows  # and each system at 50% of the slowest, Locust-paced
+    assert all(r["rounds"] == "2" for r in rows), rows
+    # One system at a time on the target host: a system's rounds run back to back.
+    order = [
+        line.split(" keep-alive")[0] for line in proc.stderr.splitlines() if ", round " in line
+    ]
+    assert order[:4] == [order[0]] * 4, order
     for cell_file in sorted((out / "cells").glob("*.json")):
         cell = json.loads(cell_file.read_text())
         assert cell["verdict"] in ("ok", "generator-bound"), (cell_file.name, cell["verdict"])
@@ -143,6 +149,7 @@ def test_own_server_and_locustfile_over_the_cluster(cluster: hosts.Cluster, tmp_
         "--systems", "asgi-hello", "--keepalive", "on", "--generators", "locust",
         "--locustfile", str(locustfile), "--user-class", "ApiUser",
         "--duration", "4s", "--users", "8", "--threshold", "asgi-hello:rps>1e9",
+        "--rounds", "1", "--same-traffic", "off",  # this test is about the user's parts
     )  # fmt: skip
     print(
         f"\nown server over the cluster: {time.monotonic() - started:.1f} s\n{proc.stderr[-1500:]}"
