@@ -23,7 +23,7 @@ from fakes.owned import OWNER_VAR, kill_owned, owned_processes
 pytestmark = pytest.mark.cluster
 
 SWARMBENCH = [sys.executable, "-m", "swarmbench"]
-BENCH_TIMEOUT_S = 420
+BENCH_TIMEOUT_S = 720  # a ceiling: provisioning, two system switches, rounds, the same traffic
 MONITOR, TARGET, MASTER = "monitor1", "target1", "master1"
 
 

@@ -24,6 +24,10 @@ def test_a_cluster_runs_one_system_at_a_time() -> None:
         ("tokio", "node-std"), (True,), ("wrk",), 2, targets=TARGETS, interleave=False
     )
     assert [m.key.system for m in plan] == ["tokio", "tokio", "node-std", "node-std"]
+    # the same traffic starts with the system still up: one switch fewer
+    same = schedule.same_traffic(("tokio", "node-std"), (True,), (50,), 1, targets=TARGETS,
+                                 interleave=False)  # fmt: skip
+    assert [m.key.system for m in same] == ["node-std", "tokio"]
 
 
 def test_a_variant_runs_only_with_its_generators_and_not_at_the_same_traffic() -> None:
