@@ -124,6 +124,37 @@ def test_bench_during_a_locust_cell_with_processes_leaves_nothing(
     assert not list((out / "cells").glob("*.json"))  # the interrupted cell is dropped
 
 
+def _web_locust_loading(token: str) -> bool:
+    """The default local run's one Locust in web mode is up beside the target (its binary,
+    not the bench's own --systems argument)."""
+    cmds = _cmdlines(token)
+    web = any("locust" in c and "--web-port" in c for c in cmds)
+    return web and any("sb-rust-std" in c for c in cmds)
+
+
+def test_bench_interrupted_during_its_web_mode_locust_leaves_nothing(tmp_path: Path) -> None:
+    """The default run (--workers 1) drives every Locust round through one Locust in web mode,
+    started for the whole bench: Ctrl-C in a round stops it, the target and the reaper."""
+    out = tmp_path / "run"
+    token = f"lifecycle-web-locust-{out}"
+    cmd = swarmbench("bench", "--systems", "rust-std", "--keepalive", "on", "--generators",
+                     "locust", "--users", "4", "--duration", "60s", "--warmup", "1s",
+                     "--rounds", "1", "--out", str(out))  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=owned_env(token)
+    )
+    try:
+        _wait_for("the web-mode Locust", lambda: _web_locust_loading(token), proc)
+        time.sleep(3)  # past the 1 s warm-up, into the 60 s round
+        returncode, stderr = _end_and_check(proc, token, signal.SIGINT)
+    finally:
+        processes.stop(proc)
+        kill_owned(token)
+    assert returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert not list((out / "cells").glob("*.json"))
+
+
 def _soak_ready(cmds: list[str]) -> bool:
     return sum("locust" in c and "--processes" in c for c in cmds) >= 3
 
