@@ -78,12 +78,14 @@ def round_figures(
     cpu = usage.cpu_seconds
     cpu_percent = 100 * cpu / run.duration_s if cpu is not None and run.duration_s else None
     gen_cpu = 100 * run.cpu_seconds / run.wall_s if run.wall_s else None
-    bound, reason = judge_bound(run, spec, gen_cpu, cpu_percent, target_cores)
     other = None
     if usage.machine_busy_seconds is not None and cpu is not None and run.wall_s:
         # The bench's own bookkeeping (Prometheus, collectors) lands here too: a few percent.
         busy = usage.machine_busy_seconds - cpu - run.cpu_seconds
         other = max(0.0, 100 * busy / run.wall_s)
+    bound, reason = judge_bound(
+        run, spec, gen_cpu, cpu_percent, target_cores, other_cpu_percent=other
+    )
     events: list[dict[str, Any]] = [
         {"generator_command": run.command, "generator_details": run.recorded_details()}
     ]
@@ -136,12 +138,15 @@ def judge_bound(
     generator_cpu_percent: float | None,
     target_cpu_percent: float | None,
     target_cores: int | None,
+    *,
+    other_cpu_percent: float | None = None,
 ) -> tuple[bool, str | None]:
     """Whether the round's requests/s is a lower bound of the server's, and why.
 
     Flat out: the generator at its CPU limit, or the target well short of the cores it was
-    given (too few connections, a throttled generator). At a fixed rate: the generator could
-    not keep the pace it was asked for.
+    given: because of the load (too few connections, a throttled generator), or because other
+    processes took what the target left (their CPU could have filled it: a busy machine). At a
+    fixed rate: the generator could not keep the pace it was asked for.
     """
     if spec.rate:
         if run.rps < PACE_KEPT_SHARE * spec.rate:
@@ -154,14 +159,29 @@ def judge_bound(
         100 * GENERATOR_BOUND_RATIO * capacity
     ):
         return True, f"generator at {generator_cpu_percent:.0f}% CPU ({capacity} core(s) usable)"
-    if target_cpu_percent is not None and target_cores:
-        share = target_cpu_percent / (100 * target_cores)
-        if share < TARGET_SATURATED_SHARE:
-            return True, (
-                f"the target used {share:.0%} of its {target_cores} core(s): the load, not the "
-                "server, was the limit"
-            )
-    return False, None
+    short = _target_short(target_cpu_percent, target_cores, other_cpu_percent)
+    return short is not None, short
+
+
+def _target_short(
+    target_cpu_percent: float | None, target_cores: int | None, other_cpu_percent: float | None
+) -> str | None:
+    """Why a flat-out target used under half of its cores, or None when it did not."""
+    if target_cpu_percent is None or not target_cores:
+        return None
+    share = target_cpu_percent / (100 * target_cores)
+    if share >= TARGET_SATURATED_SHARE:
+        return None
+    used = f"the target used {share:.0%} of its {target_cores} core(s)"
+    if (
+        other_cpu_percent is not None
+        and other_cpu_percent >= 100 * target_cores - target_cpu_percent
+    ):
+        return (
+            f"{used} while other processes used {other_cpu_percent:.0f}% of a core: the busy "
+            "machine, not the server, was the limit"
+        )
+    return f"{used}: the load, not the server, was the limit"
 
 
 def generator_cores(spec: LoadSpec, run: GeneratorRun) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from fakes import rundir as fake
 
-from swarmbench.bench import runner
+from swarmbench.bench import rounds
 from swarmbench.bench.cluster_backend import RemoteUsage
 from swarmbench.generators.spec import GeneratorRun, LoadSpec
 from swarmbench.report.markdown import TABLE_HEADER
@@ -142,7 +142,11 @@ def _cluster_cell(prom: PrometheusAPI) -> CellResult:
     cell = CellResult("rust-std", "on", "wrk", "ok")
     run = GeneratorRun(1000, 0, {}, 5.0, 200.0, {"p99": 900.0}, 1.0, wall_s=5.0)
     spec = LoadSpec("http://x/", keepalive=True, connections=8, duration_s=5)
-    runner._fill(cell, run, usage, spec)
+    start = time.time() - 5
+    figures = rounds.round_figures(0, [start, start + 5], run=run, usage=usage, spec=spec,
+                                   target_cores=None)  # fmt: skip
+    cell.rounds.append(figures.as_dict())
+    rounds.aggregate(cell)  # as the bench does with a cell's rounds
     return cell
 
 

@@ -79,7 +79,12 @@ def test_judge_bound_by_generator_cpu_target_share_and_pace() -> None:
     assert rounds.judge_bound(_run(1e4, 1.2), spec, 60.0, 90.0, 1) == (False, None)
     # neither busy: too few connections, the load was the limit
     bound, why = rounds.judge_bound(_run(1e3, 0.2), spec, 10.0, 12.0, 1)
-    assert bound and why is not None and "12% of its 1 core(s)" in why
+    assert bound and why is not None and "12% of its 1 core(s)" in why and "the load" in why
+    # the same share while other processes used what the target left: the machine, not the load
+    bound, why = rounds.judge_bound(_run(1e3, 0.2), spec, 10.0, 24.0, 1, other_cpu_percent=120.0)
+    assert bound and why is not None and "the busy machine" in why and "120%" in why
+    bound, why = rounds.judge_bound(_run(1e3, 0.2), spec, 10.0, 24.0, 1, other_cpu_percent=30.0)
+    assert bound and why is not None and "the load" in why
     paced = LoadSpec(url="", keepalive=True, connections=64, duration_s=2, rate=2000.0)
     assert rounds.judge_bound(_run(1990.0, 0.3, "locust"), paced, 15.0, 5.0, 1) == (False, None)
     assert rounds.judge_bound(_run(1500.0, 0.3, "locust"), paced, 15.0, 5.0, 1)[0]
