@@ -80,13 +80,16 @@ def _prometheus(cluster: hosts.Cluster, query: str) -> list[dict]:
         return json.load(response)["data"]["result"]
 
 
+# The bench's own ceiling rules, not pytest's 600 s: rounds and the same traffic over two
+# system switches took over 600 s while two other clusters ran on this 2-core machine.
+@pytest.mark.timeout(BENCH_TIMEOUT_S + 60)
 def test_bench_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
     out = tmp_path / "run"
     started = time.monotonic()
     proc = _bench(
         cluster, hosts.write_inventory(cluster), out,
         "--systems", "rust-std,node-std", "--keepalive", "on", "--generators", "locust,wrk",
-        "--duration", "3s", "--users", "8", "--rounds", "2", "--same-traffic", "50",
+        "--duration", "2s", "--users", "8", "--rounds", "2", "--same-traffic", "50",
     )  # fmt: skip
     print(f"\ncluster bench: {time.monotonic() - started:.1f} s\n{proc.stderr[-1500:]}")
     assert proc.returncode == 0, proc.stderr[-4000:]
