@@ -19,6 +19,7 @@ Every process swarmbench starts goes through `spawn()` (or `run()`), and every s
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import ctypes
 import errno
@@ -56,10 +57,25 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
+def _interrupt_in_thread(args: threading.ExceptHookArgs) -> None:
+    """An ending signal's exception seen in a helper thread (a sampler reading /proc when the
+    signal came, seen at a load average near 20) is passed on to the main thread, whose
+    `finally` blocks stop the children: otherwise only the helper thread would end, printing a
+    traceback, and the command would run on."""
+    if isinstance(args.exc_value, KeyboardInterrupt):
+        _thread.interrupt_main(getattr(args.exc_value, "signum", signal.SIGINT))
+        return
+    _default_thread_hook(args)
+
+
+_default_thread_hook = threading.excepthook
+
+
 def install_signal_handlers() -> None:
     """SIGTERM and SIGHUP end the command as Ctrl-C does: its `finally` blocks stop children."""
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupted)
+    threading.excepthook = _interrupt_in_thread
 
 
 class _Registry:

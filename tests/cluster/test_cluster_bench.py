@@ -23,7 +23,9 @@ from fakes.owned import OWNER_VAR, kill_owned, owned_processes
 pytestmark = pytest.mark.cluster
 
 SWARMBENCH = [sys.executable, "-m", "swarmbench"]
-BENCH_TIMEOUT_S = 720  # a ceiling: provisioning, two system switches, rounds, the same traffic
+#: A ceiling: provisioning, system switches, rounds, the same traffic. Beside two other clusters
+#: (load average 15-19 on 2 cores) provisioning alone took 386 s and the bench passed 720 s.
+BENCH_TIMEOUT_S = 1080
 MONITOR, TARGET, MASTER = "monitor1", "target1", "master1"
 
 
@@ -80,8 +82,7 @@ def _prometheus(cluster: hosts.Cluster, query: str) -> list[dict]:
         return json.load(response)["data"]["result"]
 
 
-# The bench's own ceiling rules, not pytest's 600 s: rounds and the same traffic over two
-# system switches took over 600 s while two other clusters ran on this 2-core machine.
+# The bench's own ceiling rules, not pytest's 600 s.
 @pytest.mark.timeout(BENCH_TIMEOUT_S + 60)
 def test_bench_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
     out = tmp_path / "run"
@@ -114,13 +115,18 @@ def test_bench_over_the_cluster(cluster: hosts.Cluster, tmp_path: Path) -> None:
         assert cell["target_cpu_seconds"] > 0, cell_file.name
         if cell["generator"] != "locust":
             continue
-        details = next(e["generator_details"] for e in cell["events"] if "generator_details" in e)
-        workers = details["workers"]
-        hosts_seen = {wid.split("_")[0] for wid in workers}
-        assert hosts_seen == set(hosts.GROUPS["workers"]), workers
-        counts = [w["requests"] for w in workers.values()]
+        # One generator_details per round: each round's workers add up to the cell's requests.
+        counts = []
+        for details in (e["generator_details"] for e in cell["events"] if "generator_details" in e):
+            workers = details["workers"]
+            hosts_seen = {wid.split("_")[0] for wid in workers}
+            assert hosts_seen == set(hosts.GROUPS["workers"]), workers
+            assert all(w["requests"] > 0 for w in workers.values()), (
+                f"a worker sent nothing: {workers}"
+            )
+            counts += [w["requests"] for w in workers.values()]
         print(f"{cell_file.name}: {cell['requests']} requests = {' + '.join(map(str, counts))}")
-        assert all(c > 0 for c in counts), f"a worker sent nothing: {workers}"
+        assert len(counts) == len(hosts.GROUPS["workers"]) * cell["rounds_planned"], counts
         assert sum(counts) == cell["requests"]
     cpu = _prometheus(cluster, f'swarmbench_target_cpu_seconds_total{{host="{TARGET}"}}')
     assert cpu, "Prometheus has no swarmbench_target_cpu_seconds_total for the target"

@@ -67,12 +67,14 @@ def _forked_locust_loading(token: str) -> bool:
     return len(locusts) >= 3 and not any("/warmup/" in c for c in locusts)
 
 
-def _end_and_check(proc: subprocess.Popen[str], token: str, sig: signal.Signals) -> tuple[int, str]:
+def _end_and_check(
+    proc: subprocess.Popen[str], token: str, sig: signal.Signals, exit_within_s: float = 60.0
+) -> tuple[int, str]:
     """Signal the command; then nothing of it may be left: processes, listening ports."""
     _wait_for("a listening port", lambda: bool(listening_ports(owned_processes(token))), proc)
     ports = listening_ports(owned_processes(token))
     proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=exit_within_s)
     deadline = time.monotonic() + GONE_WITHIN_S
     while owned_processes(token) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -146,7 +148,9 @@ def test_bench_interrupted_during_its_web_mode_locust_leaves_nothing(tmp_path: P
     try:
         _wait_for("the web-mode Locust", lambda: _web_locust_loading(token), proc)
         time.sleep(3)  # past the 1 s warm-up, into the 60 s round
-        returncode, stderr = _end_and_check(proc, token, signal.SIGINT)
+        # Stopping Locust, Prometheus, the collector and the target took over 60 s once, at a
+        # load average of 19 on the 2 cores: what matters is that nothing is left.
+        returncode, stderr = _end_and_check(proc, token, signal.SIGINT, exit_within_s=180.0)
     finally:
         processes.stop(proc)
         kill_owned(token)
