@@ -281,8 +281,9 @@ def _step_text(step: same_traffic.Step, node: Estimate, rust: dict[str, Estimate
     high = max(e.median for e in rust.values())
     ratio = node.median / high if high else math.inf
     offered = f"{step.offered_rps:,.0f} req/s" if step.offered_rps else f"{step.load_percent}%"
+    rust_range = f"{low:.0f}" if f"{low:.0f}" == f"{high:.0f}" else f"{low:.0f}-{high:.0f}"
     return (
-        f"{MODE_TITLE[step.mode]} {offered}: {NODE} {node.median:.0f}%, Rust {low:.0f}-{high:.0f}% "
+        f"{MODE_TITLE[step.mode]} {offered}: {NODE} {node.median:.0f}%, Rust {rust_range}% "
         f"({ratio:.1f}x the highest)"
     )
 
