@@ -33,9 +33,10 @@ from typing import Any
 
 import psutil
 
+from swarmbench.engine.worker_report import MAX_NAMES
 from swarmbench.errors import UsageError
 from swarmbench.generators.locust import locust_command
-from swarmbench.util import atomic, paths, pinning, processes, typed
+from swarmbench.util import atomic, options, paths, pinning, processes, typed
 
 #: Workers per simulator process: its gevent loop stays well under one core at this count.
 WORKERS_PER_PROCESS = 250
@@ -45,6 +46,8 @@ FDS_PER_SIM_WORKER = 8
 #: The master holds one TCP connection per worker, plus its own files and sockets.
 FDS_PER_MASTER_WORKER = 1
 FDS_SPARE = 128
+#: Request names a simulated worker splits its load over, each merged apart by the master.
+NAMES = options.Limit(MAX_NAMES, "the master keeps that many request names apart")
 HELD_RTT_S = 1.0
 HELD_CPU_PERCENT = 90.0
 #: After the last worker connects, the master needs this long to spawn and settle.

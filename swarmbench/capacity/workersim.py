@@ -35,11 +35,11 @@ from locust import runners
 from locust.rpc import Message, zmqrpc
 from locust.stats import RequestStats, StatsEntry, StatsError, bucket_response_time
 
+from swarmbench.capacity import master_bench
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.worker_report import (
     FREEZE_MESSAGE,
     HISTOGRAMS_PER_REPORT,
-    MAX_NAMES,
     REPORT_KEY,
     histograms_to_send,
     payload,
@@ -66,7 +66,6 @@ CONNECT_STAGGER_S = 2.0
 SIM_WORKERS = options.Limit(20_000, "each simulated worker holds a socket in one process")
 SIM_RATE = options.Limit(10_000_000, "far beyond what one worker core can offer")
 SEEDS = options.Limit(2**32 - 1, "random.seed takes any int; 32 bits are plenty")
-NAMES = options.Limit(MAX_NAMES, "the master keeps that many request names apart")
 
 
 def request_name(index: int, names: int) -> str:
@@ -356,7 +355,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="requests/s each simulated worker reports (40,000: one fast-user core)",
     )  # fmt: skip
     parser.add_argument(
-        "--names", type=options.whole(NAMES), default=1, metavar="N",
+        "--names", type=options.whole(master_bench.NAMES), default=1, metavar="N",
         help="request names the load is split over (each its own stats entry and histogram)",
     )  # fmt: skip
     parser.add_argument("--seed", type=options.whole(SEEDS, low=0), default=1)

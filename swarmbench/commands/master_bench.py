@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from swarmbench.capacity import master_bench, workersim
+from swarmbench.capacity import master_bench
 from swarmbench.util import atomic, options
 
 #: Simulated workers per run: each holds a ZeroMQ socket, so descriptors run out first.
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="requests/s each simulated worker reports (40000: one fast-user core)",
     )  # fmt: skip
     parser.add_argument(
-        "--names", type=options.whole(workersim.NAMES), metavar="N",
+        "--names", type=options.whole(master_bench.NAMES), metavar="N",
         default=options.env("MASTERBENCH_NAMES", "1"),
         help="request names each worker's load is split over, each merged apart (1)",
     )  # fmt: skip

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FAKE_SERVER
 
 from swarmbench.bench import rounds
 from swarmbench.generators.runner import run_local
@@ -18,6 +17,10 @@ from swarmbench.generators.spec import LoadSpec
 from swarmbench.generators.wrk import Wrk
 from swarmbench.telemetry.sampler import TreeSampler
 from swarmbench.util import pinning, processes
+
+# Not imported from tests/conftest.py: in a whole-suite run `conftest` may name
+# tests/cluster/conftest.py.
+FAKE_SERVER = Path(__file__).resolve().parent.parent / "fakes" / "server.py"
 
 #: start(mode, delay_ms) -> (url, pid)
 StartFake = Callable[[str, float], tuple[str, int]]
