@@ -88,12 +88,18 @@ def generator_bound_sentences(report: Report) -> list[str]:
         ]
     out = []
     for cell in bound:
-        gen_cpu = cell.generator_cpu_percent
-        use = f"at {gen_cpu:.0f}% CPU" if gen_cpu is not None else "at its limit"
+        # The bench's own reason when it gave one: a target short of CPU is a lower bound too,
+        # whatever the generator's CPU was.
+        why = cell.bound_reason
+        if not why:
+            gen_cpu = cell.generator_cpu_percent
+            why = "the generator was " + (
+                f"at {gen_cpu:.0f}% CPU" if gen_cpu is not None else "at its limit"
+            )
         out.append(
-            f"{cell.system}, {MODE_TITLE[cell.keepalive]}, {cell.generator}: the generator was "
-            f"{use}; the {fmt_num(cell.rps)} req/s measured is a lower bound of the server's "
-            f"capacity, not its capacity."
+            f"{cell.system}, {MODE_TITLE[cell.keepalive]}, {cell.generator}: {why}; the "
+            f"{fmt_num(cell.rps)} req/s measured is a lower bound of the server's capacity, "
+            "not its capacity."
         )
     return out
 

@@ -77,6 +77,7 @@ def test_same_traffic_answers_the_cpu_claim(tmp_path: Path) -> None:
     assert found.verdict == claims.REPRODUCED
     # 25% of 8,000 = 2,000 req/s: node-std 40 µs -> 8%; Rust 10 to 14 µs -> 2% to 2.8%
     assert "keep-alive on 2,000 req/s: node-std 8%, Rust 2-3% (2.9x the highest)" in found.measured
+    assert "than every Rust server at all 6 steps compared (CPU %" in found.reason
     md = writer.write(tmp_path)[0].read_text()
     assert (
         md.index("## The article's claims") < md.index("## Same traffic") < md.index("## Results")
@@ -139,3 +140,13 @@ def test_a_cell_with_failures_is_never_ok_or_missing_from_the_failures(tmp_path:
     assert "about 228 responses lost, not 684" in section
     row = next(x for x in md.splitlines() if x.startswith("| 1 | node-std |") and "684" in x)
     assert "| ok |" not in row
+
+
+def test_the_cpu_claim_names_the_steps_it_could_not_compare(tmp_path: Path) -> None:
+    rundir = fake.build(tmp_path, systems=("tokio", "node-std"), generators=("locust",),
+                        same_traffic=True)  # fmt: skip
+    for load in (25, 50, 75):  # keep-alive off: node-std never kept the offered pace
+        fake.alter(rundir, "node-std", "off", "locust", load=load, generator_bound=True)
+    found = _claims(tmp_path)["Node.js needs more CPU than Rust at the same traffic"]
+    assert found.verdict == claims.REPRODUCED
+    assert "at all 3 steps compared (of 6: at the others a server did not keep" in found.reason

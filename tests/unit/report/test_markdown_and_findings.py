@@ -151,6 +151,11 @@ def test_generator_bound_cells_are_listed_as_lower_bounds(tmp_path: Path) -> Non
         "is a lower bound of the server's capacity" in md
     )
     assert "| tokio | 340,130 | 1.00 | 50,000 (generator-bound: lower bound) | 1.00 |" in md
+    # the bench's own reason, when it gave one, is the one named
+    reason = "the target used 40% of its 2 core(s) while other processes took the rest"
+    fake.alter(rundir, "tokio", "on", "wrk", bound_reason=reason)
+    assert f"- tokio, keep-alive on, wrk: {reason}; the 50,000 req/s measured is a" in _md(tmp_path)
+    fake.alter(rundir, "tokio", "on", "wrk", bound_reason=None)
     row = _row(md, "wrk, keep-alive on", "tokio")
     assert row[11] == "yes" and row[2] == "≥ 50,000" and row[3].endswith("(lower bound)")
 
