@@ -123,7 +123,7 @@ def _pixels(rows: list[bytearray], bpp: int, rgb: tuple[int, int, int]) -> int:
 @pytest.fixture(scope="module")
 def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("run")
-    rundir = fake.build(path, rate=None)
+    rundir = fake.build(path)
     fake.alter(rundir, "gin", "off", "ab", verdict="failed: verification (content-length)")
     writer.write(path)
     return path / "report.html"
