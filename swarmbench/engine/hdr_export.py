@@ -75,7 +75,10 @@ class IntervalLog:
 
     def write_interval(self, now: float) -> None:
         """Write what was merged since the last interval (nothing when nothing was) and start
-        the next one at `now`."""
+        the next one at `now`. After `close` it writes nothing: the master's worker watcher
+        may still be due for a tick when the run's end closes the log."""
+        if self._file.closed:
+            return
         start, length = self._last - self.started, max(now - self._last, 0.0)
         self._last = now
         total = LatencyHistogram()

@@ -18,10 +18,16 @@ def test_target_passes_verification(
 ) -> None:
     server = target_server(name, threads=2)
     checks = verify(server.url)
-    failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+    # A variant kept as published (node-std-published) fails the checks its entry names, and
+    # those for real: a deviation that no longer shows is stale.
+    known = set(server.target.known_deviations)
+    failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok and c.name not in known]
     assert not failed, f"{name} failed: {failed}"
-    # The registry must name exactly what the server adds beyond the contract.
-    assert sorted(extra_headers(checks)) == sorted(server.target.extra_headers)
+    assert known <= {c.name for c in checks if not c.ok}, f"{name}: known deviations passed"
+    # The registry must name exactly what the server adds beyond the contract (a variant with
+    # known deviations: at least what was seen, as its failing checks' responses are cut short).
+    seen, declared = set(extra_headers(checks)), set(server.target.extra_headers)
+    assert seen <= declared if known else seen == declared, (sorted(seen), sorted(declared))
     server.stop()
     assert server.proc.poll() is not None
 
