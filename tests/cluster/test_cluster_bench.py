@@ -18,7 +18,7 @@ from pathlib import Path
 
 import hosts
 import pytest
-from fakes.owned import OWNER_VAR, kill_owned, owned_processes
+from fakes.owned import OWNER_VAR, kill_owned, owned_after
 
 pytestmark = pytest.mark.cluster
 
@@ -219,10 +219,7 @@ def test_a_stopped_bench_leaves_no_wrk_on_the_worker(
         while _wrk_on(cluster, worker) and time.monotonic() < deadline:
             time.sleep(1)
         assert not _wrk_on(cluster, worker), "wrk still runs on the worker host"
-        deadline = time.monotonic() + 20
-        while owned_processes(token) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert not owned_processes(token)
+        assert not owned_after(token, 20)
     finally:
         kill_owned(token)
         if proc.poll() is None:
@@ -264,10 +261,7 @@ def test_a_stopped_bench_stops_the_masters_locust_run(
         while _master_state(cluster) in ("spawning", "running") and time.monotonic() < deadline:
             time.sleep(1)
         assert _master_state(cluster) == "stopped"
-        deadline = time.monotonic() + 20
-        while owned_processes(token) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert not owned_processes(token)
+        assert not owned_after(token, 20)
     finally:
         kill_owned(token)
         if proc.poll() is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 
 import psutil
 
@@ -31,6 +32,15 @@ def owned_processes(token: str) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return found
+
+
+def owned_after(token: str, within_s: float) -> list[psutil.Process]:
+    """What still carries `token` once it is all gone or `within_s` has passed: a stopped
+    command's children take a moment to exit."""
+    deadline = time.monotonic() + within_s
+    while (left := owned_processes(token)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
 
 
 def listening_ports(procs: list[psutil.Process]) -> set[int]:

@@ -22,6 +22,7 @@ from fakes.owned import (
     OWNER_VAR,
     kill_owned,
     listening_ports,
+    owned_after,
     owned_env,
     owned_processes,
     port_listens,
@@ -75,10 +76,7 @@ def _end_and_check(
     ports = listening_ports(owned_processes(token))
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=exit_within_s)
-    deadline = time.monotonic() + GONE_WITHIN_S
-    while owned_processes(token) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not owned_processes(token), _cmdlines(token)
+    assert not owned_after(token, GONE_WITHIN_S), _cmdlines(token)
     assert not [p for p in ports if port_listens(p)], ports
     return proc.returncode, stderr
 
@@ -243,10 +241,7 @@ def test_the_reaper_stops_a_killed_parents_group(sig: signal.Signals) -> None:
         assert sum("sleep 300" in c for c in _cmdlines(token)) >= 2
         proc.send_signal(sig)
         proc.wait(30)
-        deadline = time.monotonic() + GONE_WITHIN_S
-        while owned_processes(token) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not owned_processes(token), _cmdlines(token)
+        assert not owned_after(token, GONE_WITHIN_S), _cmdlines(token)
     finally:
         processes.stop(proc)
         kill_owned(token)
@@ -287,9 +282,6 @@ def test_a_locust_run_past_its_time_is_stopped_with_its_forked_workers(
         try:
             with pytest.raises(RuntimeError, match="locust did not finish in time"):
                 runner.run_local(runner.by_name("locust"), spec, tmp_path / "work")
-            deadline = time.monotonic() + GONE_WITHIN_S
-            while owned_processes(token) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert not owned_processes(token), _cmdlines(token)
+            assert not owned_after(token, GONE_WITHIN_S), _cmdlines(token)
         finally:
             kill_owned(token)
