@@ -61,6 +61,15 @@ def _open(width: int, height: int, title: str, kind: str) -> list[str]:
     ]
 
 
+def _empty(out: list[str], width: int, height: int, text: str) -> str:
+    """A chart with nothing to draw says so in its middle."""
+    out.append(
+        f"<text x='{width / 2}' y='{height / 2}' text-anchor='middle' {FONT} fill='#999'>"
+        f"{text}</text></svg>"
+    )
+    return "\n".join(out)
+
+
 def _y_axis(
     ticks: Sequence[float], y_of: Callable[[float], float], width: int, unit: str
 ) -> list[str]:
@@ -199,11 +208,7 @@ def xy_chart(
     points = [p for _, pts in lines for p in pts]
     out = _open(width, height, title, "xy")
     if not points:
-        out.append(
-            f"<text x='{width / 2}' y='{height / 2}' text-anchor='middle' {FONT} fill='#999'>"
-            "no figures</text></svg>"
-        )
-        return "\n".join(out)
+        return _empty(out, width, height, "no figures")
     x_ticks = nice_ticks(max(x for x, _ in points))
     y_ticks = nice_ticks(max(y for _, y in points))
     plot_h = height - MARGIN_T - MARGIN_B
@@ -260,11 +265,7 @@ def line_chart(
     points = [(t, v) for _, vals in lines for t, v in vals if math.isfinite(v)]
     out = _open(width, height, title, "lines")
     if not points:
-        out.append(
-            f"<text x='{width / 2}' y='{height / 2}' text-anchor='middle' {FONT} fill='#999'>"
-            "no samples</text></svg>"
-        )
-        return "\n".join(out)
+        return _empty(out, width, height, "no samples")
     t0 = min(t for t, _ in points)
     span = max(max(t for t, _ in points) - t0, 1.0)
     ticks = nice_ticks(max(v for _, v in points))
@@ -318,11 +319,7 @@ def percentile_chart(
     values = [v for _, vs in lines for v in vs if v is not None and v > 0]
     out = _open(width, height, title, "percentiles")
     if not values:
-        out.append(
-            f"<text x='{width / 2}' y='{height / 2}' text-anchor='middle' {FONT} fill='#999'>"
-            "no latency figures</text></svg>"
-        )
-        return "\n".join(out)
+        return _empty(out, width, height, "no latency figures")
     lo = 10 ** math.floor(math.log10(min(values)))
     hi = 10 ** math.ceil(math.log10(max(values)))
     hi = hi * 10 if hi == lo else hi
