@@ -10,7 +10,8 @@ worker   counts every request of every User class (engine.recorder: an events.re
          histogram since the last report (LatencyHistogram.encode_delta: only the recorded span
          of buckets, zlib'd varints, raw bytes; the master adds it in place) and counts. On the
          master's "swarmbench_freeze": stop the users (so every request they made is in both
-         Locust's stats and swarmbench's), stop counting, send a final report at once.
+         Locust's stats and swarmbench's), stop counting, send a final report at once, and take
+         no spawn message the master dated before the freeze (one may still be on its way).
 master   on worker_report: merge into the run's per-name histograms and totals, sample the
          worker's CPU. A worker Locust marks missing (no heartbeat for ~3 s, e.g. killed) is
          recorded as lost, with when, and the requests/s the others offered after it. On
@@ -74,6 +75,7 @@ from swarmbench.engine.target_cpu import SAMPLE_INTERVAL_S, TargetCpu
 from swarmbench.engine.web_tab import add_tab
 from swarmbench.engine.worker_report import (
     FREEZE_MESSAGE,
+    FREEZE_TIMESTAMP_KEY,
     REPORT_KEY,
     NameKey,
     NameTally,
@@ -293,9 +295,28 @@ def _on_freeze(environment: Environment, msg: Message, **_kwargs: Any) -> None:
     other listener and swarmbench alike, and the final report carries it to the master."""
     runner = environment.runner
     assert isinstance(runner, WorkerRunner)
+    _refuse_spawns_before(runner, msg.data)
     runner.stop()  # Locust's own "stop" message, arriving next, then finds nothing to stop
     recorder_for(environment).frozen = True
     runner._send_stats()  # the final report now, not at the next 3 s tick
+
+
+def _refuse_spawns_before(runner: WorkerRunner, freeze: Any) -> None:
+    """Make Locust discard a spawn message the master built before the freeze.
+
+    The master's dispatch sends each spawn message from a greenlet of its own: when the run's
+    stop comes while one is scheduled (a master stalled across the --run-time limit and a
+    ramp-up step), it goes out after the freeze. Taken, it would start users whose requests
+    Locust's stats and other listeners count and the frozen recorder does not. Locust's worker
+    already discards a spawn dated at or before the last one it took; the freeze's date, by
+    the master's clock like the spawns', becomes that date. A later run's spawns, built after
+    the freeze, are taken as usual.
+    """
+    frozen_at = freeze.get(FREEZE_TIMESTAMP_KEY) if isinstance(freeze, dict) else None
+    if isinstance(frozen_at, int | float):
+        last = getattr(runner, "last_received_spawn_timestamp", 0)
+        # A float, as Locust itself stores the spawn's (its `= 0` start makes mypy say int).
+        runner.last_received_spawn_timestamp = max(last, frozen_at)  # type: ignore[assignment]
 
 
 def _on_users(environment: Environment, msg: Message, **_kwargs: Any) -> None:
@@ -440,18 +461,19 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
     _stop_dispatching(state)
     # A worker already missing will never answer: do not wait for it.
     state.awaiting_final = {node.id for node in runner.clients.values()} - _missing(runner)
-    runner.send_message(FREEZE_MESSAGE, {})
+    # Dated after the dispatch stopped: every spawn message built before is older, and a
+    # worker discards those that arrive after the freeze (_on_freeze).
+    runner.send_message(FREEZE_MESSAGE, {FREEZE_TIMESTAMP_KEY: time.time()})
 
 
 def _stop_dispatching(state: RunState) -> None:
-    """End the ramp-up where it is. Locust's master keeps sending the spawns it scheduled after
-    a stop (its start() runs on in the greenlet that called it), and a worker that already
-    sent its final report would start users whose requests only Locust would count. Spawn
-    messages already scheduled go out first, ahead of the freeze."""
+    """End the ramp-up where it is: Locust's master keeps dispatching after a stop (its start()
+    runs on in the greenlet that called it). Spawn messages it already scheduled still go out,
+    possibly after the freeze (each is sent by a greenlet of its own, started by a timer that
+    fires after this greenlet's next turn); the workers discard those by their date."""
     starter = state.starter
     if starter is not None and not starter.dead and starter is not gevent.getcurrent():
         starter.kill(block=True)
-        gevent.sleep(0)
 
 
 def on_test_stop(environment: Environment, **_kwargs: Any) -> None:

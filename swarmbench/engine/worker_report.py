@@ -4,7 +4,11 @@ A worker's report is Locust's "stats" message; swarmbench adds its part under RE
 same data (take_payload builds it, on a real worker through engine.recorder and on a simulated
 one in workersim). The master takes it back out with read_report. FREEZE_MESSAGE is the
 master's request for a final report: the worker stops its users, then reports at once, with
-final set.
+final set. The freeze carries the master's clock when it was sent (FREEZE_TIMESTAMP_KEY): a
+Locust spawn message is dated by the same clock when the master builds it, and one the master
+built before the freeze but sent after it (its sends run in greenlets of their own) must not
+start users on a worker that already sent its final report; the worker discards it the way
+Locust discards any spawn dated at or before the last one it took.
 
 What travels, per request name (Locust's (method, name) pair, as in its stats table): its
 requests and failures since the previous report, every report; and its histogram delta
@@ -26,6 +30,8 @@ from swarmbench.engine.latency import LatencyHistogram
 
 #: The master's message asking each worker to stop its users and send its final report now.
 FREEZE_MESSAGE = "swarmbench_freeze"
+#: The freeze's data: the master's time.time() when it froze the run.
+FREEZE_TIMESTAMP_KEY = "timestamp"
 #: Where swarmbench's part sits in the data of Locust's report_to_master / worker_report events.
 REPORT_KEY = "swarmbench"
 

@@ -85,6 +85,18 @@ def test_distributed_counts_agree(case: str, fake_server, tmp_path: Path) -> Non
     assert "swarmbench latency (us)" in run.output
 
 
+def test_no_spawn_after_the_freeze(fake_server, tmp_path: Path) -> None:
+    """The master stalls across the --run-time limit (a busy machine), so the ramp-up's next
+    step is dispatched in the same turn as the stop and its spawn messages leave after the
+    freeze: the workers must not start those users, else Locust and the listener count requests
+    the latency JSON never sees."""
+    files, _, names = CASES["HttpUser"]
+    files = (*files, LOCUSTFILES / "stall_master.py")
+    args = ["-u", "12", "-r", "2", "-t", "5s", "--host", fake_server("ok").rstrip("/")]
+    run = locust_runs.distributed(tmp_path, files, *args)
+    assert_every_count_agrees(run, names)
+
+
 def assert_reset_counts_agree(run: Run) -> None:
     """After --reset-stats Locust and swarmbench count alike; the listener, which is not reset,
     heard the ramp-up's requests too."""
