@@ -67,7 +67,9 @@ class IntervalLog:
         self._file.flush()
 
     def add(self, key: NameKey, delta: bytes) -> None:
-        """A histogram delta just merged into the run (RunState.interval_log's contract)."""
+        """A histogram delta just merged into the run (RunState.interval_log's contract). After
+        `close` it is kept and never written: a report merged after the run's end (one that
+        missed the final-report wait) is not in the run's result either."""
         hist = self._interval.get(key)
         if hist is None:
             hist = self._interval[key] = LatencyHistogram()
@@ -75,10 +77,8 @@ class IntervalLog:
 
     def write_interval(self, now: float) -> None:
         """Write what was merged since the last interval (nothing when nothing was) and start
-        the next one at `now`. After `close` it writes nothing: the master's worker watcher
-        may still be due for a tick when the run's end closes the log."""
-        if self._file.closed:
-            return
+        the next one at `now`. Only before `close`: the run's end stops the greenlets that
+        call it (RunState.stop_greenlets) before it closes the log."""
         start, length = self._last - self.started, max(now - self._last, 0.0)
         self._last = now
         total = LatencyHistogram()

@@ -107,8 +107,13 @@ class RunState:
             self.awaiting_final.discard(client_id)
 
     def stop_greenlets(self) -> None:
-        for greenlet in self.greenlets:
-            greenlet.kill(block=False)
+        """Stop the run's periodic work and wait until it is dead, so none of it runs after the
+        run's end: a greenlet whose wake-up is already due when killed without waiting (its
+        timer fired in the same turn of the loop, as on a stalled master) runs once more
+        before gevent delivers the kill, e.g. an interval-log tick after finish_run closed
+        the log."""
+        current = gevent.getcurrent()
+        gevent.killall([g for g in self.greenlets if g is not current], block=True)
         self.greenlets.clear()
 
     def reset_counts(self, now: float) -> None:

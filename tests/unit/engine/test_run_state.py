@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import gevent
 import pytest
 from locust import User
 from locust.env import Environment
@@ -126,3 +127,22 @@ def test_json_path_prefers_the_option_then_the_csv_prefix() -> None:
     assert json_path(SimpleNamespace(latency_json="a.json", csv_prefix="run")) == "a.json"
     assert json_path(SimpleNamespace(latency_json="", csv_prefix="run")) == "run_latency.json"
     assert json_path(SimpleNamespace(latency_json="", csv_prefix=None)) == ""
+
+
+def test_stopped_greenlets_are_dead_when_stop_returns(state: RunState) -> None:
+    """The run's end closes what the periodic work writes to right after stopping it."""
+    ticks: list[int] = []
+
+    def tick() -> None:
+        while True:
+            gevent.sleep(0)
+            ticks.append(1)
+
+    state.greenlets = [gevent.spawn(tick), gevent.spawn(tick)]
+    gevent.sleep(0.01)
+    running = list(state.greenlets)
+    state.stop_greenlets()
+    assert all(g.dead for g in running) and state.greenlets == []
+    seen = len(ticks)
+    gevent.sleep(0.01)
+    assert len(ticks) == seen
