@@ -459,8 +459,11 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
     runner = environment.runner
     assert isinstance(runner, MasterRunner)
     _stop_dispatching(state)
-    # A worker already missing will never answer: do not wait for it.
-    state.awaiting_final = {node.id for node in runner.clients.values()} - _missing(runner)
+    # A worker already missing will never answer: do not wait for it, and say it was lost now
+    # (the watcher may not have polled since Locust marked it), so the totals say they are short.
+    missing = _missing(runner)
+    state.awaiting_final = {node.id for node in runner.clients.values()} - missing
+    state.record_lost(missing)
     # Dated after the dispatch stopped: every spawn message built before is older, and a
     # worker discards those that arrive after the freeze (_on_freeze).
     runner.send_message(FREEZE_MESSAGE, {FREEZE_TIMESTAMP_KEY: time.time()})
@@ -487,7 +490,10 @@ def on_test_stop(environment: Environment, **_kwargs: Any) -> None:
         recorder.frozen = True
         _report_locally(state, recorder)
     else:
-        state.wait_for_final_reports(extra_s=float(environment.stop_timeout or 0))
+        runner = environment.runner
+        assert runner is not None
+        extra_s = float(environment.stop_timeout or 0)
+        state.wait_for_final_reports(lambda: _missing(runner), extra_s=extra_s)
     state.close_totals()
     finish_run(environment, state)
 

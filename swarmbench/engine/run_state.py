@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,12 +136,17 @@ class RunState:
             self.awaiting_final.discard(wid)
             log.warning("worker %s lost (no heartbeat since %s)", wid, seen)
 
-    def wait_for_final_reports(self, extra_s: float = 0.0) -> None:
+    def wait_for_final_reports(
+        self, missing: Callable[[], Iterable[str]], extra_s: float = 0.0
+    ) -> None:
         """Until every awaited worker's final report is in, or FINAL_REPORT_TIMEOUT_S (plus
-        `extra_s`: the workers' users may take Locust's --stop-timeout to stop) passes."""
+        `extra_s`: the workers' users may take Locust's --stop-timeout to stop) passes. A
+        worker that goes `missing()` meanwhile is recorded as lost and no longer awaited (the
+        run's watcher, which does this during the run, is stopped by now)."""
         deadline = time.monotonic() + FINAL_REPORT_TIMEOUT_S + extra_s
         while self.awaiting_final and time.monotonic() < deadline:
-            gevent.sleep(FINAL_REPORT_POLL_S)  # the watcher drops workers that go missing meanwhile
+            gevent.sleep(FINAL_REPORT_POLL_S)
+            self.record_lost(missing())
 
     def close_totals(self) -> None:
         """Mark the totals incomplete when a final report never came or a worker was lost."""

@@ -146,3 +146,13 @@ def test_stopped_greenlets_are_dead_when_stop_returns(state: RunState) -> None:
     seen = len(ticks)
     gevent.sleep(0.01)
     assert len(ticks) == seen
+
+
+def test_a_worker_lost_while_the_master_waits_is_not_awaited(state: RunState) -> None:
+    state.awaiting_final = {"w1", "w2"}
+    state.merge_report("w1", _report([100], {}, final=True))
+    state.wait_for_final_reports(lambda: {"w2"})
+    assert state.awaiting_final == set()
+    assert [w["id"] for w in state.workers_lost] == ["w2"]
+    state.close_totals()
+    assert not state.complete
