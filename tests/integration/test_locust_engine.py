@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.locust_runs import tracebacks
 
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.util import processes
@@ -35,20 +36,9 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def _headless(cwd: Path, url: str, *args: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run headless; (swarmbench's latency JSON, Locust's own --json-file)."""
     proc = _run(cwd, "--headless", "--host", url, "--csv", "run", "--json-file", "locust", *args)
-    assert not _tracebacks_but_locusts_csv_race(proc.stderr), proc.stderr[-3000:]
+    assert not tracebacks(proc.stderr), proc.stderr[-3000:]
     result = json.loads((cwd / "run_latency.json").read_text())
     return result, json.loads((cwd / "locust.json").read_text())
-
-
-def _tracebacks_but_locusts_csv_race(stderr: str) -> list[str]:
-    """The tracebacks in a run's output, less one of Locust's own: at exit its --csv writer
-    greenlet may still seek a file the shutdown just closed ("I/O operation on closed file" in
-    locust/stats.py's stats_writer, seen on a busy machine with --processes)."""
-    blocks = stderr.split("Traceback (most recent call last):")[1:]
-    return [
-        b for b in blocks
-        if not ("locust/stats.py" in b[:400] and "in stats_writer" in b[:400])
-    ]  # fmt: skip
 
 
 def _processes(n: int) -> tuple[str, ...]:
@@ -125,7 +115,7 @@ def test_master_totals_equal_the_sum_of_two_workers(fake_server, tmp_path) -> No
     finally:
         for proc in (master, *workers):
             _stop(proc)  # type: ignore[arg-type]
-    assert "Traceback" not in out, out[-3000:]
+    assert not tracebacks(out), out[-3000:]
     result = json.loads((tmp_path / "run_latency.json").read_text())
     locust = json.loads((tmp_path / "locust.json").read_text())
     assert len(result["workers"]) == 2
