@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +23,14 @@ TESTS = Path(__file__).resolve().parent
 #: no sshd, no cgroup2, no tmpfs, no chromium or no uvicorn there means the machine is not set
 #: up, so such a skip fails the run instead of passing it quietly. Empty today.
 ALLOWED_SKIPS: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell without job control starts background commands with SIGINT ignored, and children
+    # inherit that: the Ctrl-C tests' commands (Python keeps an inherited ignore) would then
+    # never see their SIGINT. The tests need Ctrl-C to mean what it means at a terminal.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
