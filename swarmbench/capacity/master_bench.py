@@ -12,7 +12,8 @@ compared with the sum of what the simulated workers sent.
 HELD_RTT_S and the master's CPU under HELD_CPU_PERCENT of its core (beyond that its queue only
 grows, and a longer run would lose workers). Round trips and CPU are taken over the steady part
 of the run (from SETTLE_S after all users spawned to a second before the run time ends); the
-simulators' own CPU is shown too: a simulator core near 100% inflates the round trips.
+simulators' own CPU and loop lag are shown too: a simulator whose loop runs late reads the
+master's answers late, and its lag is in the round trips (workersim.LAG_PROBE_S).
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class Row:
     rtt_p99_ms: float
     rtt_max_ms: float
     sim_cpu_percent: float
+    #: how late the simulators' loops ran a due greenlet, p99: a round trip includes this much
+    #: of the harness's own delay in reading the master's answer
+    sim_lag_p99_ms: float
     missing: int
     sent_requests: int
     master_requests: int
@@ -290,10 +294,11 @@ def run_one(n: int, s: Settings) -> Row:
 
 
 def _row(n: int, s: Settings, samples: _Samples, master_log: Path, procs: int) -> Row:
-    sims = [_read_json(sim_out(n, i, s)).get("workers", {}) for i in range(procs)]
-    workers = {wid: w for sim in sims for wid, w in sim.items()}
+    sims = [_read_json(sim_out(n, i, s)) for i in range(procs)]
+    workers = {wid: w for sim in sims for wid, w in sim.get("workers", {}).items()}
     start, end = (samples.epoch(t) for t in _window(samples, s.duration_s))
     rtts = sorted(x for w in workers.values() for t, x in w["rtt_s"] if start <= t <= end)
+    lags = sorted(x for sim in sims for t, x in sim.get("lag_s", []) if start <= t <= end)
     sizes = sorted(x for w in workers.values() for x in w["report_bytes"])
     sent = sum(int(w["requests"]) for w in workers.values())
     latency = _read_json(s.workdir / f"master-{n}-latency.json")
@@ -323,6 +328,7 @@ def _row(n: int, s: Settings, samples: _Samples, master_log: Path, procs: int) -
         rtt_p99_ms=round(1000 * _quantile(rtts, 0.99), 2),
         rtt_max_ms=round(1000 * (rtts[-1] if rtts else math.nan), 2),
         sim_cpu_percent=round(sim_cpu, 1),
+        sim_lag_p99_ms=round(1000 * _quantile(lags, 0.99), 2),
         missing=missing,
         sent_requests=sent,
         master_requests=master_requests,

@@ -10,8 +10,13 @@ report on swarmbench_freeze, client_stopped / client_ready on stop, and leaves o
 The load itself is not generated: each report carries one of a few pre-drawn intervals (a
 realistic lognormal latency spread at --rate-per-worker, split evenly over --names request
 names, each its own Locust stats entry and swarmbench histogram), so thousands of workers cost
-the simulator little. What was sent is tallied per worker for the exact-totals check, and the
-master's answer to each heartbeat gives a round trip: how long messages queue at the master.
+the simulator little. What those intervals encode to is worked out once per process (Templates):
+Locust's serialisation of each template's entries, restamped with the report's time, and each
+histogram delta a worker can send; a report then costs what sending it costs, the same bytes
+as before. What was sent is tallied per worker for the exact-totals check, and the master's
+answer to each heartbeat gives a round trip: how long messages queue at the master, plus how
+late this process's own loop reads the answer, which it samples apart (LAG_PROBE_S) so a
+simulator that falls behind shows as such instead of as a slow master.
 
     python -m swarmbench.capacity.workersim --port 5557 --workers 250 --prefix sim0 --out sim0.json
 """
@@ -62,6 +67,8 @@ METHOD, USER_CLASS = "GET", "KeepAliveUser"
 SIZED_REPORTS = 3
 #: Spread the workers' timers so they do not all fire in the same millisecond.
 CONNECT_STAGGER_S = 2.0
+#: How often the process checks how late its loop runs a greenlet that is due (its lag).
+LAG_PROBE_S = 0.1
 #: One simulator process is one gevent hub: a few thousand sockets keep it busy already.
 SIM_WORKERS = options.Limit(20_000, "each simulated worker holds a socket in one process")
 SIM_RATE = options.Limit(10_000_000, "far beyond what one worker core can offer")
@@ -136,15 +143,16 @@ def stats_report(report: Report | None, now: float) -> dict[str, Any]:
         return {"stats": [], "stats_total": stats.total.get_stripped_report(), "errors": {}}
     first_second = int(now) - int(runners.WORKER_REPORT_INTERVAL) + 1
     errors = {}
+    stats.total.start_time = now
     for interval in report:
         per_second = interval.requests // int(runners.WORKER_REPORT_INTERVAL)
         for entry in (stats.get(interval.name, METHOD), stats.total):
             _fill(entry, interval, now, first_second, per_second)
         if interval.failures:
             error = StatsError(
-                METHOD, interval.name, "ConnectionResetError(104, 'Connection reset by peer')"
-            )
-            error.occurrences = interval.failures
+                METHOD, interval.name, "ConnectionResetError(104, 'Connection reset by peer')",
+                occurrences=interval.failures, first_seen=float(first_second), last_seen=now,
+            )  # fmt: skip
             errors[StatsError.create_key(METHOD, interval.name, error.error)] = error.serialize()
     return {
         "stats": stats.serialize_stats(),
@@ -155,6 +163,7 @@ def stats_report(report: Report | None, now: float) -> dict[str, Any]:
 
 def _fill(entry: StatsEntry, it: Interval, now: float, first_second: int, per_s: int) -> None:
     """Add one name's interval to a Locust entry (the total entry gets every name's)."""
+    entry.start_time = now  # as if reset by the previous report: Templates restamps it
     entry.num_requests += it.requests
     entry.num_failures += it.failures
     entry.total_response_time += it.total_ms  # type: ignore[assignment]
@@ -171,17 +180,69 @@ def _fill(entry: StatsEntry, it: Interval, now: float, first_second: int, per_s:
         entry.num_fail_per_sec[int(now)] += it.failures
 
 
-_scratch = LatencyHistogram()
-
-
 def _merged_delta(intervals: list[Interval]) -> bytes:
     """The delta of several intervals' histograms merged, as a worker holding them sends it."""
     if len(intervals) == 1:
         return intervals[0].latency.encode_delta()
-    _scratch.reset()
+    merged = LatencyHistogram()
     for it in intervals:
-        _scratch.merge(it.latency)
-    return _scratch.encode_delta()
+        merged.merge(it.latency)
+    return merged.encode_delta()
+
+
+def _restamp(entry: dict[str, Any], shift: int, now: float) -> dict[str, Any]:
+    """A serialised StatsEntry moved by `shift` whole seconds to a report sent at `now`."""
+    out = dict(entry)  # the same keys in the same order: the same msgpack bytes
+    out["start_time"] = now
+    if out["last_request_timestamp"] is not None:
+        out["last_request_timestamp"] = now
+    out["num_reqs_per_sec"] = {sec + shift: n for sec, n in entry["num_reqs_per_sec"].items()}
+    out["num_fail_per_sec"] = {sec + shift: n for sec, n in entry["num_fail_per_sec"].items()}
+    return out
+
+
+class Templates:
+    """The intervals a process's workers cycle through, each encoded once.
+
+    Serialising ten names' Locust entries and merging and compressing their histograms cost
+    the simulator ~1.5 ms a report, so at 1,000 workers its core was saturated and its late
+    reads inflated the master's round trips. Only time stamps differ from one report of a
+    template to the next, and a worker's pending histograms are always a few consecutive
+    templates of one name, so both are worked out once and looked up.
+    """
+
+    #: A whole second well in the past: restamping shifts its per-second counts to the report's.
+    REFERENCE_S = 1_000_000_000.0
+
+    def __init__(self, reports: list[Report]) -> None:
+        self.reports = reports
+        #: Locust's part of each template, serialised at REFERENCE_S
+        self._stats = [stats_report(report, self.REFERENCE_S) for report in reports]
+        #: merged delta of pending intervals, keyed by their ids: the intervals are the ones
+        #: self.reports holds, alive as long as this cache, so an id is never reused here
+        self._deltas: dict[tuple[int, ...], bytes] = {}
+
+    def stats(self, turn: int, now: float) -> dict[str, Any]:
+        """stats_report(self.reports[turn], now), without building Locust's entries again."""
+        ref = self._stats[turn]
+        shift = int(now) - int(self.REFERENCE_S)
+        errors = {
+            key: {**error, "first_seen": error["first_seen"] + shift, "last_seen": now}
+            for key, error in ref["errors"].items()
+        }
+        return {
+            "stats": [_restamp(entry, shift, now) for entry in ref["stats"]],
+            "stats_total": _restamp(ref["stats_total"], shift, now),
+            "errors": errors,
+        }
+
+    def delta(self, intervals: list[Interval]) -> bytes:
+        """_merged_delta(intervals), each combination encoded once."""
+        key = tuple(map(id, intervals))
+        delta = self._deltas.get(key)
+        if delta is None:
+            delta = self._deltas[key] = _merged_delta(intervals)
+        return delta
 
 
 @dataclass
@@ -201,13 +262,13 @@ class Tally:
 class SimWorker:
     """One simulated worker: a Locust rpc Client and the three loops a WorkerRunner runs."""
 
-    def __init__(self, host: str, port: int, ident: str, intervals: list[Report]) -> None:
+    def __init__(self, host: str, port: int, ident: str, templates: Templates) -> None:
         self.id = ident
         # A context per worker, as each real worker process has: a context shared by all the
         # simulated workers batched their messages and halved the master's CPU per worker.
         self.client = zmqrpc.Client(host, port, ident)
-        self.intervals = intervals
-        self.turn = random.randrange(len(intervals))
+        self.templates = templates
+        self.turn = random.randrange(len(templates.reports))
         self.state = runners.STATE_INIT
         self.users = 0
         self.frozen = False
@@ -271,7 +332,7 @@ class SimWorker:
             interval = counts.get(name)
             delta = b""
             if name in send:
-                delta = _merged_delta(self.pending.pop(name))
+                delta = self.templates.delta(self.pending.pop(name))
                 self.waiting.pop(name, None)
             requests, failures = (interval.requests, interval.failures) if interval else (0, 0)
             entries.append([METHOD, name, delta, requests, failures])
@@ -293,9 +354,11 @@ class SimWorker:
 
     def _send_stats(self, *, final: bool) -> None:
         loaded = self.users > 0 and not self.frozen and self.state == runners.STATE_RUNNING
-        report = self.intervals[self.turn % len(self.intervals)] if loaded else []
+        turn = self.turn % len(self.templates.reports)
+        report = self.templates.reports[turn] if loaded else []
         self.turn += 1
-        data = stats_report(report, time.time())
+        now = time.time()
+        data = self.templates.stats(turn, now) if report else stats_report(report, now)
         data["user_classes_count"] = {USER_CLASS: self.users} if self.users else {}
         data["user_count"] = self.users
         failed = sum(it.failures for it in report)
@@ -316,17 +379,29 @@ class SimWorker:
             self.tally.by_name[it.name] = self.tally.by_name.get(it.name, 0) + it.requests
 
 
+def probe_lag(out: list[tuple[float, float]]) -> None:
+    """Append (epoch s, seconds late) each LAG_PROBE_S: how long a greenlet that is due waits
+    for the loop, as the worker reading a heartbeat's answer waits."""
+    while True:
+        due = time.monotonic() + LAG_PROBE_S
+        gevent.sleep(LAG_PROBE_S)
+        out.append((time.time(), max(time.monotonic() - due, 0.0)))
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    intervals = draw_intervals(args.seed, args.rate_per_worker, args.names)
+    templates = Templates(draw_intervals(args.seed, args.rate_per_worker, args.names))
     workers = [
-        SimWorker(args.host, args.port, f"{args.prefix}_{i:05d}", intervals)
+        SimWorker(args.host, args.port, f"{args.prefix}_{i:05d}", templates)
         for i in range(args.workers)
     ]
     rng = random.Random(args.seed)
+    lag: list[tuple[float, float]] = []
+    prober = gevent.spawn(probe_lag, lag)
     greenlets = [gevent.spawn(w.run, rng.uniform(0, CONNECT_STAGGER_S)) for w in workers]
     gevent.joinall(greenlets, timeout=args.max_seconds)
-    gevent.killall(greenlets, block=True, timeout=2)
+    gevent.killall([*greenlets, prober], block=True, timeout=2)
     return {
+        "lag_s": [(round(t, 3), round(x, 6)) for t, x in lag],
         "workers": {
             w.id: {
                 "requests": w.tally.requests,
@@ -338,7 +413,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "quit": w.quit.is_set(),
             }
             for w in workers
-        }
+        },
     }
 
 

@@ -67,7 +67,7 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
         atomic.ensure_writable(args.keep, "the kept logs (--keep)")
     master_cpu, sim_cpus = master_bench.pick_cpus(args.master_cpu)
     console = Console(highlight=False)
-    console.width = max(console.width, 160)  # the table's 15 columns
+    console.width = max(console.width, 170)  # the table's 16 columns
     console.print(
         f"master on CPU {master_cpu}, simulated workers on CPU {','.join(map(str, sim_cpus))}; "
         f"{args.duration:g} s per count, {args.rate_per_worker:,.0f} req/s per worker "
@@ -78,7 +78,8 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
     def progress(row: master_bench.Row) -> None:
         console.print(
             f"  {row.workers:>5} workers: cpu {row.cpu_percent}% rtt p99 {row.rtt_p99_ms} ms "
-            f"missing {row.missing} exact {row.exact}"
+            f"(simulator loop lag p99 {row.sim_lag_p99_ms} ms) missing {row.missing} "
+            f"exact {row.exact}"
         )
 
     with tempfile.TemporaryDirectory(prefix="swarmbench-masterbench-") as tmp:
@@ -117,8 +118,8 @@ def cmd_master_bench(args: argparse.Namespace) -> int:
 def _table(rows: list[master_bench.Row]) -> Table:
     table = Table(title="one Locust master core under simulated workers")
     heads = ("workers", "attach s", "CPU %", "peak %", "CPU wait %", "RSS MB", "hb rtt p50 ms",
-             "p99 ms", "max ms", "sim CPU %", "missing", "requests sent", "totals", "report B",
-             "held")  # fmt: skip
+             "p99 ms", "max ms", "sim CPU %", "sim lag p99 ms", "missing", "requests sent",
+             "totals", "report B", "held")  # fmt: skip
     for head in heads:
         table.add_column(head, justify="right")
     for r in rows:
@@ -127,7 +128,8 @@ def _table(rows: list[master_bench.Row]) -> Table:
             str(r.workers), f"{r.attach_s:g}", f"{r.cpu_percent:g}", f"{r.cpu_peak_percent:g}",
             f"{r.cpu_wait_percent:g}",
             f"{r.rss_peak_bytes / 1e6:.0f}", f"{r.rtt_p50_ms:g}", f"{r.rtt_p99_ms:g}",
-            f"{r.rtt_max_ms:g}", f"{r.sim_cpu_percent:g}", str(r.missing),
+            f"{r.rtt_max_ms:g}", f"{r.sim_cpu_percent:g}", f"{r.sim_lag_p99_ms:g}",
+            str(r.missing),
             f"{r.sent_requests:,}", totals, f"{r.report_bytes_median:,}",
             "yes" if r.held else "[red]no[/]",
         )  # fmt: skip

@@ -32,6 +32,7 @@ def test_fifty_simulated_workers_ten_names_none_missing_and_exact_totals(tmp_pat
     # The measured msgpack size of a loaded report, ten histograms and stats entries included.
     assert 5_000 < row.report_bytes_median <= row.report_bytes_max < 40_000
     assert row.rtt_p50_ms > 0
+    assert row.sim_lag_p99_ms >= 0  # the simulators sampled their own loop's lag
     assert row.cpu_percent > 0
 
 
@@ -74,7 +75,7 @@ def _row(workers: int, cpu: float, *, missing: int = 0) -> master_bench.Row:
     return master_bench.Row(
         workers=workers, attached=True, attach_s=5, cpu_percent=cpu, cpu_peak_percent=cpu,
         cpu_wait_percent=0, rss_peak_bytes=1, rtt_p50_ms=1, rtt_p99_ms=5, rtt_max_ms=9,
-        sim_cpu_percent=10, missing=missing, sent_requests=10, master_requests=10,
+        sim_cpu_percent=10, sim_lag_p99_ms=2, missing=missing, sent_requests=10, master_requests=10,
         locust_requests=10, exact=True, names=1, report_bytes_median=2700,
         report_bytes_max=2800,
     )  # fmt: skip
