@@ -83,6 +83,34 @@ def test_malformed_messages_are_refused_with_a_reason(frames: list[bytes], why: 
         _check(frames)
 
 
+def _response_times(counts: dict) -> list[bytes]:
+    data = _report()
+    data["stats"][0]["response_times"] = counts
+    return _frames("stats", data)
+
+
+@pytest.mark.parametrize(
+    ("counts", "why"),
+    [
+        ({1: 3, 2: -1}, r"stats\[0\]\.response_times\[2\] is not a count"),
+        ({1: True}, r"response_times\[1\] is not a count"),
+        ({1: 10**11}, r"response_times\[1\] is not a count"),
+        ({1: 2.0}, r"response_times\[1\] is not a count"),
+        ({"1": 3}, "response_times key is not a finite number"),
+        ({-1: 3}, "response_times key is not a finite number"),
+        ({float("nan"): 3}, "response_times key is not a finite number"),
+    ],
+)
+def test_every_count_in_a_stats_map_is_checked(counts: dict, why: str) -> None:
+    with pytest.raises(Malformed, match=why):
+        _check(_response_times(counts))
+
+
+def test_a_stats_map_of_whole_or_fractional_keys_passes() -> None:
+    assert _check(_response_times({1: 3, 120: 0, 2.5: 1})).type == "stats"
+    assert _check(_response_times({})).type == "stats"
+
+
 def test_reports_count_only_from_workers_that_registered() -> None:
     with pytest.raises(Malformed, match="not a connected worker"):
         _check(_frames("stats", _report()), known=())
