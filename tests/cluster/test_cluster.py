@@ -33,6 +33,18 @@ def _recap(text: str) -> dict[str, tuple[int, int, int]]:
     return {m[1]: (int(m[2]), int(m[3]), int(m[4])) for m in RECAP.finditer(text)}
 
 
+def _changed_tasks(text: str) -> list[str]:
+    """Each task a run reported changed, with the host and item: what a failed idempotence
+    check needs to say (a recap's counts do not name them)."""
+    task, changed = "", []
+    for line in text.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK [") :].split("]", 1)[0]
+        elif line.startswith("changed: ["):
+            changed.append(f"{task}: {line.strip()}")
+    return changed
+
+
 def _assert_untouched(cluster: hosts.Cluster) -> None:
     """Nothing installed, nothing started: the hosts are as the harness made them."""
     for name in cluster.hosts:
@@ -89,7 +101,8 @@ def test_provision_twice_second_run_changes_nothing(
     inventory_hosts = {name for group in hosts.GROUPS.values() for name in group}
     assert set(recap) >= inventory_hosts, second.stdout[-3000:]
     changed = {host: counts for host, counts in recap.items() if counts != (0, 0, 0)}
-    assert changed == {}, f"second run changed something: {changed}\n{second.stdout[-6000:]}"
+    tasks = "\n".join(_changed_tasks(second.stdout))
+    assert changed == {}, f"second run changed something: {changed}\n{tasks}"
 
 
 def test_systemd_hosts_run_their_services_as_units(cluster: hosts.Cluster) -> None:

@@ -120,7 +120,15 @@ class FaultDriver:
     def _workers(self, master: psutil.Process) -> list[psutil.Process]:
         """The master's two workers, once both are loading the target."""
         while not self._stop.is_set():
-            children = master.children()
+            try:
+                children = master.children()
+            except psutil.NoSuchProcess:
+                # On a machine too busy for the driver to see both workers load within the
+                # cell: say so, rather than psutil's bare "process PID not found".
+                raise RuntimeError(
+                    f"the cell's Locust (pid {master.pid}) ended before the driver saw both "
+                    f"its workers loading the target within the cell's {MEASURE_S} s"
+                ) from None
             if len(children) >= 2 and all(_loading(w) for w in children):
                 return children
             time.sleep(0.1)
