@@ -16,6 +16,7 @@ stays short and a report can count them by kind.
 from __future__ import annotations
 
 import errno
+import os
 import socket as stdsocket
 import weakref
 from dataclasses import dataclass
@@ -133,6 +134,8 @@ class Client:
         #: monotonic start of the request in flight (0: none), for the watchdog
         self._since = 0.0
         self._timed_out = False
+        #: the request in flight was sent whole (close mode: so the connection was made)
+        self._sent = False
         _watchdog.add(self)
         # The fast path's picture of the last fully parsed response (0 = not learned yet).
         self._fast_len = 0
@@ -141,6 +144,15 @@ class Client:
 
     # -- connection ---------------------------------------------------------------------
     def _connect(self) -> socket.socket:
+        """A new connection: made whole with keep-alive, only started in close mode.
+
+        In close mode the connection is one request long, so it costs what a request costs:
+        the OS socket's non-blocking connect is started here and `_exchange`'s first send
+        finds it made (on loopback the handshake is over before connect returns) or waits for
+        it, where gevent's connect would check SO_ERROR, connect, wait through the hub for
+        writability and connect again. TCP_NODELAY is left off there: the request is the
+        connection's first and only segment, which Nagle's algorithm never holds back.
+        """
         try:
             if self._addr is None:
                 info = socket.getaddrinfo(
@@ -152,8 +164,13 @@ class Client:
             # closes a socket whose request has run longer than self.timeout instead.
             sock.settimeout(None)
             self._sock = sock
-            sock.setsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY, 1)
-            sock.connect(self._addr)
+            if self.close_each:
+                err = sock._sock.connect_ex(self._addr)
+                if err and err != errno.EINPROGRESS:
+                    raise OSError(err, os.strerror(err))
+            else:
+                sock.setsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY, 1)
+                sock.connect(self._addr)
         except OSError as exc:
             self.close()
             raise self._failure(exc, connecting=True) from None
@@ -185,18 +202,29 @@ class Client:
         on gevent's read watcher only when the data is not there yet.
         """
         raw = sock._sock
+        self._sent = False
         try:
             sent = raw.send(self._request)
-        except BlockingIOError:
+        except BlockingIOError:  # a buffer full, or (close mode) the connection not made yet
             sent = 0
         if sent != len(self._request):
             sock.sendall(self._request[sent:])
+        self._sent = True
         while True:
             sock._wait(sock._read_event)
             try:
                 return int(raw.recv_into(self._buf))
             except BlockingIOError:
                 continue
+
+    def _recv(self, sock: socket.socket) -> int:
+        """One recv into self._buf on the OS socket, waiting on gevent only when it must."""
+        raw = sock._sock
+        while True:
+            try:
+                return int(raw.recv_into(self._buf))
+            except BlockingIOError:
+                sock._wait(sock._read_event)
 
     def request(self) -> int:
         self._since = monotonic()
@@ -231,7 +259,10 @@ class Client:
     def _request_close(self) -> int:
         sock = self._connect()
         try:
-            n = self._exchange(sock)
+            try:
+                n = self._exchange(sock)
+            except OSError as exc:  # the connection may not have been made: say so, as connect
+                raise self._failure(exc, connecting=not self._sent) from None
             if (
                 n == self._fast_len
                 and self._buf.startswith(self._fast_status)
@@ -241,7 +272,7 @@ class Client:
             else:
                 size, _keep = self._read_slow(sock, n)
             # The server closes first; anything but the end of stream here is a protocol error.
-            if sock.recv_into(self._buf) != 0:
+            if self._recv(sock) != 0:
                 raise RequestFailed(Reason.PROTOCOL, "data after the response")
             return size
         except OSError as exc:

@@ -100,15 +100,19 @@ def test_close_mode_opens_a_connection_per_request(serve: Serve) -> None:
     assert client._sock is None
 
 
-def test_refused(serve: Serve) -> None:
+@pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "close"])
+def test_refused(close: bool) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    assert _failure(Client(Endpoint("127.0.0.1", port, "/"))).reason is Reason.REFUSED
+    client = Client(Endpoint("127.0.0.1", port, "/"), close=close)
+    assert _failure(client).reason is Reason.REFUSED
+    assert client._sock is None
 
 
-def test_unresolvable_host_is_refused() -> None:
-    exc = _failure(Client(Endpoint("no-such-host.invalid", 80, "/")))
+@pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "close"])
+def test_unresolvable_host_is_refused(close: bool) -> None:
+    exc = _failure(Client(Endpoint("no-such-host.invalid", 80, "/"), close=close))
     assert exc.reason is Reason.REFUSED
 
 
@@ -128,8 +132,11 @@ def test_garbage_is_a_protocol_error(serve: Serve) -> None:
     assert _failure(Client(serve("garbage"))).reason is Reason.PROTOCOL
 
 
-def test_timeout(serve: Serve) -> None:
-    assert _failure(Client(serve("silent"), timeout=0.2)).reason is Reason.TIMEOUT
+@pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "close"])
+def test_timeout(serve: Serve, close: bool) -> None:
+    client = Client(serve("silent"), close=close, timeout=0.2)
+    assert _failure(client).reason is Reason.TIMEOUT
+    assert client._sock is None
 
 
 def test_body_framed_by_close_is_read_to_the_end(serve: Serve) -> None:
