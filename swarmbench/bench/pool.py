@@ -18,7 +18,7 @@ from swarmbench.bench.backend import Backend, TargetHandle
 from swarmbench.generators.runner import by_name
 from swarmbench.generators.spec import LoadSpec
 from swarmbench.targets.registry import Target
-from swarmbench.targets.verify import verify
+from swarmbench.targets.verify import deviations, verify
 
 
 class TargetFailed(Exception):
@@ -32,8 +32,9 @@ class Running:
     verification: list[dict[str, Any]]
     #: why every cell of this system fails (its verification), or None
     refused: str | None = None
-    #: the checks it passed (an optional one it failed decides which cells make sense)
-    passed: frozenset[str] = frozenset()
+    #: the checks it failed beyond its entry's known deviations, required or not (an optional
+    #: one decides which cells make sense)
+    deviating: frozenset[str] = frozenset()
     warmed: set[bool] = field(default_factory=set)
     #: a warm-up just ran: the next window must start a scrape later, or Prometheus' reading
     #: of it would include the warm-up's CPU
@@ -78,11 +79,10 @@ class TargetPool:
         except BaseException:
             stack.close()
             raise
-        tolerated = set(target.known_deviations)
-        failed = [c.name for c in checks if c.failed and c.name not in tolerated]
-        refused = f"verification ({', '.join(failed)})" if failed else None
-        passed = frozenset(c.name for c in checks if c.ok)
-        running = Running(handle, stack, [asdict(c) for c in checks], refused, passed)
+        found = deviations(checks, target.known_deviations)
+        refused = f"verification ({', '.join(found.refused)})" if found.refused else None
+        deviating = frozenset(c.name for c in found.beyond)
+        running = Running(handle, stack, [asdict(c) for c in checks], refused, deviating)
         self.running[system] = running
         return running
 

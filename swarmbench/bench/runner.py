@@ -36,7 +36,6 @@ from swarmbench.results import (
     RunDir,
     new_run_record,
 )
-from swarmbench.targets.registry import Target
 from swarmbench.telemetry.metrics import SCRAPE_SETTLE_S
 from swarmbench.telemetry.sampler import TreeUsage
 from swarmbench.util import atomic
@@ -286,7 +285,7 @@ class PhaseRunner:
             found = self.pool.running.get(key.system)
             if found is not None:
                 cell.verification = found.verification
-        _check_sense(key, running, self.pool.targets[key.system])
+        _check_sense(key, running)
         settled_at = time.time()
         if self.last_system == key.system or running.just_warmed:
             # The same system back to back (or right after its warm-up): one scrape between
@@ -308,13 +307,13 @@ class PhaseRunner:
             self.rundir.write_summary(self.rundir.cells())
 
 
-def _check_sense(key: CellKey, running: Running, target: Target) -> None:
+def _check_sense(key: CellKey, running: Running) -> None:
     """ab speaks HTTP/1.0: its -k against a server without HTTP/1.0 keep-alive would open a
-    connection per request. A variant kept for that very deviation is measured anyway."""
-    check = "http/1.0 keep-alive"
+    connection per request. A variant kept for that very deviation (a known deviation of its
+    entry) is measured anyway."""
     if key.generator != "ab" or not key.keepalive:
         return
-    if check not in running.passed and check not in target.known_deviations:
+    if "http/1.0 keep-alive" in running.deviating:
         raise CellSkipped(
             f"ab's keep-alive is HTTP/1.0 keep-alive, which {key.system} does not do (verify)"
         )

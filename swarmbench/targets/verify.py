@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -289,6 +289,31 @@ def verify(
     url: str, contract: Contract = HELLO, check_deadline_s: float = CHECK_DEADLINE_S
 ) -> list[Check]:
     return Verifier(url, contract, check_deadline_s).run()
+
+
+@dataclass(frozen=True)
+class Deviations:
+    """A server's checks against the deviations its registry entry names (a variant kept as
+    published, node-std-published, fails exactly those: Target.known_deviations)."""
+
+    #: checks it failed that the entry does not name, required or not (Check.failed says
+    #: which make it unfit to load)
+    beyond: tuple[Check, ...]
+    #: named deviations it did not fail: the entry is stale
+    stale: tuple[str, ...]
+
+    @property
+    def refused(self) -> list[str]:
+        """The required checks failed beyond the known deviations: no load for this server."""
+        return [c.name for c in self.beyond if c.failed]
+
+
+def deviations(checks: Sequence[Check], known: Iterable[str]) -> Deviations:
+    """`checks` (one verify) against the `known` deviations of the server's entry."""
+    named = tuple(known)
+    failed = {c.name for c in checks if not c.ok}
+    beyond = tuple(c for c in checks if not c.ok and c.name not in named)
+    return Deviations(beyond, tuple(name for name in named if name not in failed))
 
 
 def extra_headers(checks: list[Check]) -> list[str]:
