@@ -701,9 +701,9 @@ def _placeholders(tmp_path: Path, busy_port: int) -> dict[str, str]:
     no_targets = tmp_path / "no-targets.ini"
     no_targets.write_text(INVENTORY_HOSTS.replace("[targets]\nt\n", ""))
     closed = tmp_path / "closed.ini"
-    closed.write_text(
+    closed.write_text(  # refused at once: the playbook's 20 s wait for SSH need not be spent
         INVENTORY_HOSTS + "[all:vars]\nansible_host=127.0.0.1\n"
-        f"ansible_port={processes.free_port()}\nansible_user=root\n"
+        f"ansible_port={processes.free_port()}\nansible_user=root\ncommon_reachable_timeout=3\n"
     )
     gen = {"summary": [{"generator": "swarmbench", "mode": "keepalive", "per_core": float("nan")}]}
     (tmp_path / "nan.json").write_text(json.dumps(gen))
