@@ -39,6 +39,7 @@ def test_the_users_class_runs_in_the_locust_cells(tmp_path: Path) -> None:
         "--systems", "rust-std", "--generators", "locust", "--keepalive", "on,off",
         "--duration", "2s", "--warmup", "1s", "--users", "8",
         "--locustfile", str(mine), "--user-class", "ApiUser", "--out", str(out),
+        "--rounds", "1", "--same-traffic", "50",  # one round, one same-traffic step
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     on = json.loads((out / "cells" / "rust-std.keepalive-on.locust.json").read_text())
@@ -74,6 +75,7 @@ def test_a_plain_locust_locustfile_is_reported_by_request_name(tmp_path: Path) -
         "--generators", "locust", "--keepalive", "on", "--duration", "2s", "--warmup", "1s",
         "--users", "4", "--locustfile", str(EXAMPLES / "locustfile.py"),
         "--user-class", "ShopUser", "--out", str(out),
+        "--rounds", "1", "--same-traffic", "50",  # one round, one same-traffic step
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     cell = json.loads((out / "cells" / "asgi-hello.keepalive-on.locust.json").read_text())

@@ -81,6 +81,7 @@ def test_own_servers_are_verified_benched_and_reported(tmp_path: Path, running_a
     cmd += ["--systems", "asgi-hello,asgi-running,rust-std", "--generators", "locust,ab"]
     cmd += ["--keepalive", "on", "--duration", "2s", "--warmup", "1s", "--users", "8"]
     cmd += ["--threshold", "failure_ratio<0.5", "--threshold", "asgi-hello:rps>1e9"]
+    cmd += ["--rounds", "1", "--same-traffic", "50"]  # one round, one same-traffic step
     proc = subprocess.run(
         [*cmd, "--out", str(out)], capture_output=True, text=True, timeout=400, check=False
     )
