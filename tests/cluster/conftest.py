@@ -1,4 +1,10 @@
-"""Fixtures of the cluster tests: five namespaced SSH hosts and a way to run Ansible on them."""
+"""Fixtures of the cluster tests: five namespaced SSH hosts, a way to run Ansible on them, and
+their one full provisioning that the modules share.
+
+Every playbook run costs minutes on a busy machine, so the modules run in the order ORDER gives:
+the tests that read the provisioned cluster as it is (test_cluster.py's, the security tests) come
+before those that change its state (stop services, switch the system, run benches).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,34 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import hosts  # the harness beside this file
+
+HERE = Path(__file__).parent
+#: Module order on the session's hosts. test_cluster.py first: its bad-input tests need hosts
+#: nothing has touched yet, then it provisions (the `provisioned` fixture). The security tests
+#: read that provisioning as it is; test_cluster_states.py then stops, restarts and switches;
+#: each bench provisions as it needs. A module not named here runs after these, in file order.
+ORDER = (
+    "test_ansible_lint.py",
+    "test_cluster.py",
+    "test_cluster_security.py",
+    "test_cluster_states.py",
+    "test_cluster_bench.py",
+    "test_install_path.py",
+    "test_worker_scaling.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    name = item.path.name
+    return ORDER.index(name) if name in ORDER else len(ORDER)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The cluster tests in ORDER, in the places they held among the whole run's tests."""
+    slots = [i for i, item in enumerate(items) if item.path.parent == HERE]
+    ordered = sorted((items[i] for i in slots), key=_rank)  # stable: file order within a module
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +70,16 @@ def cluster() -> Iterator[hosts.Cluster]:
 @pytest.fixture(scope="session")
 def ansible(cluster: hosts.Cluster) -> hosts.Ansible:
     return hosts.Ansible(cluster)
+
+
+@pytest.fixture(scope="session")
+def provisioned(cluster: hosts.Cluster, ansible: hosts.Ansible) -> hosts.Provisioning:
+    """The session's one full provisioning of the fresh hosts with the test inventory: its
+    output and time stay for test_cluster.py's idempotence test, which runs the playbook again.
+    Tests that change the cluster's state run after those that read it (ORDER)."""
+    inventory = hosts.write_inventory(cluster)
+    proc, seconds = ansible.playbook(inventory)
+    count = sum(len(names) for names in hosts.GROUPS.values())
+    print(f"\nprovisioning {count} fresh hosts took {seconds:.1f} s (goal < 180 s)")
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"[-6000:]
+    return hosts.Provisioning(inventory, proc, seconds)

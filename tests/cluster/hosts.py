@@ -28,6 +28,7 @@ Debian's ssh.service, listening on the host's address only.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -594,8 +595,29 @@ def master_web(
     return cluster.ssh(master, f"{login} && {curl} {body} {url}{path}")
 
 
+def master_json(
+    cluster: Cluster, path: str, data: str | None = None, master: str = "master1"
+) -> dict:
+    """master_web's answer, which must come, as JSON."""
+    proc = master_web(cluster, path, data, master)
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def output(proc: subprocess.CompletedProcess[str]) -> str:
+    """A playbook run's stdout and stderr, for messages and assertions."""
+    return f"{proc.stdout}\n{proc.stderr}"
+
+
 def ansible_env(cluster: Cluster) -> dict[str, str]:
-    """Ansible's state under the cluster's scratch directory, never in the hosts' /root."""
+    """Ansible's state under the cluster's scratch directory, never in the hosts' /root.
+
+    The session runs the playbook over a dozen times, minutes each on a busy machine, so the
+    settings spare what a run need not repeat: the hosts' facts (what the roles read of them,
+    the service manager, cores and address, stays as it is for the session's life) are gathered
+    once and cached, and SSH does not compress on a local bridge (Ansible's default ssh_args
+    less -C). The playbook's tasks and what they do on the hosts are the same as for users.
+    """
     home = cluster.workdir / "ansible"
     (home / "cp").mkdir(parents=True, exist_ok=True)
     (home / "tmp").mkdir(exist_ok=True)
@@ -609,8 +631,13 @@ def ansible_env(cluster: Cluster) -> dict[str, str]:
                 "forks = 10",
                 "timeout = 10",
                 f"local_tmp = {home / 'tmp'}",
+                "gathering = smart",
+                "fact_caching = jsonfile",
+                f"fact_caching_connection = {home / 'facts'}",
+                "fact_caching_timeout = 0",
                 "[ssh_connection]",
                 f"control_path_dir = {home / 'cp'}",
+                "ssh_args = -o ControlMaster=auto -o ControlPersist=60s",
                 "pipelining = True",
                 "",
             ]
@@ -625,6 +652,15 @@ def ansible_env(cluster: Cluster) -> dict[str, str]:
         ANSIBLE_FORCE_COLOR="0",
     )
     return env
+
+
+@dataclass
+class Provisioning:
+    """A finished playbook run: the inventory it ran with, its output and how long it took."""
+
+    inventory: Path
+    proc: subprocess.CompletedProcess[str]
+    seconds: float
 
 
 @dataclass
@@ -646,4 +682,7 @@ class Ansible:
             cwd=ROOT,
             check=False,
         )
-        return proc, time.monotonic() - started
+        seconds = time.monotonic() - started
+        # In each test's captured output: where a slow session's minutes went.
+        print(f"\nansible-playbook {' '.join(args) or '(no options)'}: {seconds:.1f} s")
+        return proc, seconds

@@ -2,8 +2,9 @@
 and what a worker can do to its master. On the session's five namespaced hosts, provisioned as
 the test inventory asks (the master's UI on its cluster address with TLS and the login).
 
-Runs after test_cluster*.py (file order): its fixture provisions again, which is a no-op unless
-an earlier test stopped the cluster.
+Runs on the session's provisioning as it is (the `provisioned` fixture), right after
+test_cluster.py and before any test changes the cluster's state (conftest.ORDER): the tests
+here leave every service as they found it.
 """
 
 from __future__ import annotations
@@ -46,23 +47,16 @@ def _provisioned_hosts() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def provisioned(cluster: hosts.Cluster, ansible: hosts.Ansible) -> Path:
-    path = hosts.write_inventory(cluster)
-    proc, seconds = ansible.playbook(path)
-    print(f"\nprovisioning for the security tests: {seconds:.1f} s")
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    return path
-
-
-@pytest.fixture(scope="module")
-def master(provisioned: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteMaster]:
+def master(
+    provisioned: hosts.Provisioning, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RemoteMaster]:
     """The master's UI through SSH, logged in with the password the playbook generated."""
-    inv = inventory.load(provisioned)
+    inv = inventory.load(provisioned.inventory)
     with open_master(inv, tmp_path_factory.mktemp("tunnel"), len(hosts.GROUPS["workers"])) as m:
         yield m
 
 
-def test_no_service_runs_as_root(cluster: hosts.Cluster, provisioned: Path) -> None:
+def test_no_service_runs_as_root(cluster: hosts.Cluster, provisioned: hosts.Provisioning) -> None:
     expected = {  # at least these programs, on these hosts
         MASTER: ["locust", "prometheus-node-exporter"],
         "worker1": ["locust"],
@@ -101,7 +95,7 @@ def _scan(namespace: str | None, addresses: list[str]) -> dict[str, list[int]]:
 
 
 def test_a_port_scan_from_outside_the_cluster_finds_only_ssh(
-    cluster: hosts.Cluster, provisioned: Path
+    cluster: hosts.Cluster, provisioned: hosts.Provisioning
 ) -> None:
     addresses = {name: cluster.hosts[name].address for name in _provisioned_hosts()}
     started = time.monotonic()
@@ -119,7 +113,7 @@ def test_a_port_scan_from_outside_the_cluster_finds_only_ssh(
 
 
 def test_the_web_ui_refuses_paths_foreign_hosts_and_strangers(
-    cluster: hosts.Cluster, provisioned: Path, master: RemoteMaster
+    cluster: hosts.Cluster, provisioned: hosts.Provisioning, master: RemoteMaster
 ) -> None:
     stolen = "/tmp/swarmbench-security-stolen.json"
     target = f"http://{cluster.hosts[TARGET].address}:8080/"
@@ -135,7 +129,7 @@ def test_the_web_ui_refuses_paths_foreign_hosts_and_strangers(
     assert "No such file" in probe.stdout, probe.stdout
     # Another origin, with the session: refused. No session (the same pinned TLS): the login.
     assert _status(master.opener, master.url + "/swarm", {"Origin": "http://evil.example"}) == 403
-    stranger = web_access.from_inventory(inventory.load(provisioned)).opener()
+    stranger = web_access.from_inventory(inventory.load(provisioned.inventory)).opener()
     with stranger.open(master.url + "/stats/requests", timeout=10) as response:
         assert urllib.parse.urlsplit(response.geturl()).path.endswith("/login")
 
@@ -177,7 +171,7 @@ class ConnectionCounter:
 
 
 def test_a_worker_loads_nothing_outside_its_allowlist(
-    cluster: hosts.Cluster, provisioned: Path, tmp_path: Path
+    cluster: hosts.Cluster, provisioned: hosts.Provisioning, tmp_path: Path
 ) -> None:
     # A master that knows no allowlist (run by hand here, on this machine, with its web UI)
     # tells a worker started as the playbook starts it to load this machine's listener: the

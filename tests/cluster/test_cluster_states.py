@@ -1,0 +1,102 @@
+"""playbooks/cluster.yml changing a provisioned cluster's state: stopping the worker hosts
+(and starting them again), switching the target's system, cluster_state=stopped.
+
+Runs after the tests that read the session's provisioning as it is (conftest.ORDER), in file
+order: the last test leaves every service stopped (each bench provisions again).
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+
+import hosts
+import pytest
+
+pytestmark = pytest.mark.cluster
+
+TARGET = "target1"
+TARGET_PORT = 8080
+
+
+def _locust_processes(cluster: hosts.Cluster, name: str) -> list[str]:
+    # The host has its own PID namespace: only its own processes; [l] keeps grep from matching.
+    probe = cluster.ssh(name, "ps -eo pid=,args= | grep '[l]ocust' || true")
+    return probe.stdout.strip().splitlines()
+
+
+def _master_workers(cluster: hosts.Cluster, want: dict[str, int]) -> dict[str, int]:
+    """Connected workers per host, once they equal `want` (or as they are after 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        seen = collections.Counter(
+            w["id"].split("_")[0]
+            for w in hosts.master_json(cluster, "/stats/requests")["workers"]
+            if w["state"] != "missing"
+        )
+        if dict(seen) == want or time.monotonic() > deadline:
+            return dict(seen)
+        time.sleep(0.5)
+
+
+def test_stopping_the_worker_hosts_stops_all_their_workers(
+    cluster: hosts.Cluster, ansible: hosts.Ansible, provisioned: hosts.Provisioning
+) -> None:
+    # `locust --worker --processes N` forks its workers; its parent dies on TERM alone, so a
+    # stop that signals only the PID leaves the forked workers connected. The master keeps
+    # running (a master that quits takes its workers with it and would hide that), and the two
+    # worker hosts stop through both service managers where one of them runs systemd.
+    workers = hosts.GROUPS["workers"]
+    inventory = hosts.write_inventory(cluster)
+    with inventory.open("a") as more:
+        more.write("\n[stopping]\n" + "".join(f"{n} cluster_state=stopped\n" for n in workers))
+    proc, _ = ansible.playbook(inventory)
+    assert proc.returncode == 0, hosts.output(proc)[-6000:]
+    for name in workers:
+        assert _locust_processes(cluster, name) == [], name
+    assert _master_workers(cluster, {}) == {}
+
+    proc, _ = ansible.playbook(hosts.write_inventory(cluster))
+    assert proc.returncode == 0, hosts.output(proc)[-6000:]
+    one_each = dict.fromkeys(workers, 1)
+    assert _master_workers(cluster, one_each) == one_each
+    for name in workers:  # workers_processes=1: the parent and the worker it forked
+        assert len(_locust_processes(cluster, name)) == 2, _locust_processes(cluster, name)
+
+
+def test_switching_the_system_restarts_only_the_target(
+    cluster: hosts.Cluster, ansible: hosts.Ansible, provisioned: hosts.Provisioning
+) -> None:
+    inventory = hosts.write_inventory(cluster)
+    proc, seconds = ansible.playbook(
+        inventory, "-e", "system=node-std", "--limit", f"localhost,{TARGET}"
+    )
+    print(f"\nswitching to node-std took {seconds:.1f} s")
+    assert proc.returncode == 0, hosts.output(proc)[-6000:]
+    address = cluster.hosts[TARGET].address
+    probe = cluster.ssh(
+        TARGET,
+        f"curl -si --max-time 5 http://{address}:{TARGET_PORT}/; "
+        "ps -eo args | grep -c '[s]b-rust-std'",
+    )
+    assert "Hello" in probe.stdout and "Keep-Alive" in probe.stdout, probe.stdout
+    assert probe.stdout.strip().endswith("0"), f"rust-std still runs: {probe.stdout}"
+    assert (hosts.ROOT / "deploy" / "targets" / "node-std" / "server.js").exists()
+
+
+def test_cluster_state_stopped_stops_every_service(
+    cluster: hosts.Cluster, ansible: hosts.Ansible, provisioned: hosts.Provisioning
+) -> None:
+    proc, seconds = ansible.playbook(
+        hosts.write_inventory(cluster), "-e", "system=node-std", "-e", "cluster_state=stopped"
+    )
+    print(f"\nstopping the cluster took {seconds:.1f} s")
+    assert proc.returncode == 0, hosts.output(proc)[-6000:]
+    for name in cluster.hosts:
+        # Each host has its own PID namespace: what runs there is sshd (PID 1, or under systemd),
+        # systemd's own daemons on a systemd host, and this probe.
+        probe = cluster.ssh(name, "ps -eo comm= | sort -u; ls /run/swarmbench")
+        left = set(probe.stdout.split()) - {"sshd", "bash", "sh", "ps", "sort", "ls"}
+        left = {p for p in left if not p.startswith(("systemd", "(sd-", "dbus-"))}
+        assert left == set(), f"{name} still runs or keeps pidfiles of: {left}"
+        assert cluster.services(name) == set(), name
