@@ -1,7 +1,8 @@
 """`swarmbench bench --inventory`: the matrix over the five namespaced hosts, and its bad input.
 
-Shares the session's hosts with test_cluster.py (its provisioning makes this run's playbook a
-no-op, and this file runs after it). Bad input first: those must leave the hosts as they were.
+Shares the session's hosts: runs after test_cluster_states.py (conftest.ORDER), which leaves
+every service stopped; each bench provisions the cluster as it needs. Bad input first: those
+must leave the hosts as they were.
 """
 
 from __future__ import annotations
