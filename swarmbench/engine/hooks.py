@@ -114,6 +114,11 @@ def _role(environment: Environment) -> str:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         return "worker"
+    if runner is None and getattr(environment.parsed_options, "worker", False):
+        # Locust's WorkerRunner waits for the master's ack inside its constructor, with its
+        # message loop already running: on a busy machine the first spawn (and test_start)
+        # arrives before Environment.runner is set.
+        return "worker"
     return "master" if isinstance(runner, MasterRunner) else "local"
 
 
