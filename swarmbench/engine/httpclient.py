@@ -16,7 +16,6 @@ stays short and a report can count them by kind.
 from __future__ import annotations
 
 import errno
-import os
 import socket as stdsocket
 import weakref
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import gevent
 from gevent import socket
 
+from swarmbench.engine.connection import Connection
 from swarmbench.engine.http1 import (
     ClosedEarly,
     ProtocolError,
@@ -129,7 +129,7 @@ class Client:
         self.timeout = timeout
         self._request = endpoint.request_bytes(close)
         self._buf = bytearray(RECV_BUFFER_BYTES)
-        self._sock: socket.socket | None = None
+        self._sock: Connection | None = None
         self._addr: tuple[str, int] | None = None
         #: monotonic start of the request in flight (0: none), for the watchdog
         self._since = 0.0
@@ -143,15 +143,14 @@ class Client:
         self._fast_status = b""
 
     # -- connection ---------------------------------------------------------------------
-    def _connect(self) -> socket.socket:
+    def _connect(self) -> Connection:
         """A new connection: made whole with keep-alive, only started in close mode.
 
         In close mode the connection is one request long, so it costs what a request costs:
-        the OS socket's non-blocking connect is started here and `_exchange`'s first send
-        finds it made (on loopback the handshake is over before connect returns) or waits for
-        it, where gevent's connect would check SO_ERROR, connect, wait through the hub for
-        writability and connect again. TCP_NODELAY is left off there: the request is the
-        connection's first and only segment, which Nagle's algorithm never holds back.
+        the handshake is only started here and `_exchange`'s first send finds it made (on
+        loopback it is over before connect returns) or waits for it. TCP_NODELAY is left off
+        there: the request is the connection's first and only segment, which Nagle's algorithm
+        never holds back.
         """
         try:
             if self._addr is None:
@@ -159,22 +158,18 @@ class Client:
                     self.endpoint.host, self.endpoint.port, stdsocket.AF_INET, stdsocket.SOCK_STREAM
                 )
                 self._addr = info[0][4][:2]
-            sock = socket.socket(stdsocket.AF_INET, stdsocket.SOCK_STREAM)
             # No per-call timeout: gevent would arm a timer around every wait. The watchdog
-            # closes a socket whose request has run longer than self.timeout instead.
-            sock.settimeout(None)
-            self._sock = sock
+            # aborts a connection whose request has run longer than self.timeout instead.
+            conn = self._sock = Connection(stdsocket.AF_INET)
             if self.close_each:
-                err = sock._sock.connect_ex(self._addr)
-                if err and err != errno.EINPROGRESS:
-                    raise OSError(err, os.strerror(err))
+                conn.start_connect(self._addr)
             else:
-                sock.setsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY, 1)
-                sock.connect(self._addr)
+                conn.set_nodelay()
+                conn.connect(self._addr)
         except OSError as exc:
             self.close()
             raise self._failure(exc, connecting=True) from None
-        return sock
+        return conn
 
     def close(self) -> None:
         if self._sock is not None:
@@ -191,40 +186,18 @@ class Client:
         """Called by the watchdog: end a request that has run past the timeout."""
         if self._since and now - self._since > self.timeout and self._sock is not None:
             self._timed_out = True
-            self.close()  # gevent wakes the waiting greenlet with an error
+            sock, self._sock = self._sock, None
+            sock.abort(TimeoutError("no answer in time"))  # wakes the waiting greenlet
 
     # -- requests -----------------------------------------------------------------------
-    def _exchange(self, sock: socket.socket) -> int:
-        """Send the request, wait for the answer, one recv: bytes received into self._buf.
-
-        The gevent socket's own methods add several Python frames (and a timer when a timeout
-        is set) to every call; this talks to the non-blocking OS socket underneath and waits
-        on gevent's read watcher only when the data is not there yet.
-        """
-        raw = sock._sock
+    def _exchange(self, conn: Connection) -> int:
+        """Send the request, wait for the answer, one recv: bytes received into self._buf."""
         self._sent = False
-        try:
-            sent = raw.send(self._request)
-        except BlockingIOError:  # a buffer full, or (close mode) the connection not made yet
-            sent = 0
-        if sent != len(self._request):
-            sock.sendall(self._request[sent:])
+        conn.sendall(self._request)
         self._sent = True
-        while True:
-            sock._wait(sock._read_event)
-            try:
-                return int(raw.recv_into(self._buf))
-            except BlockingIOError:
-                continue
-
-    def _recv(self, sock: socket.socket) -> int:
-        """One recv into self._buf on the OS socket, waiting on gevent only when it must."""
-        raw = sock._sock
-        while True:
-            try:
-                return int(raw.recv_into(self._buf))
-            except BlockingIOError:
-                sock._wait(sock._read_event)
+        # The answer is never there yet: wait before the first recv rather than after it.
+        conn.wait_readable()
+        return conn.recv_into(self._buf)
 
     def request(self) -> int:
         self._since = monotonic()
@@ -272,7 +245,7 @@ class Client:
             else:
                 size, _keep = self._read_slow(sock, n)
             # The server closes first; anything but the end of stream here is a protocol error.
-            if self._recv(sock) != 0:
+            if sock.recv_into(self._buf) != 0:
                 raise RequestFailed(Reason.PROTOCOL, "data after the response")
             return size
         except OSError as exc:
@@ -280,7 +253,7 @@ class Client:
         finally:
             self.close()
 
-    def _read_slow(self, sock: socket.socket, n: int) -> tuple[int, bool]:
+    def _read_slow(self, sock: Connection, n: int) -> tuple[int, bool]:
         """Read and frame a whole response starting with buf[:n]: (size, connection reusable)."""
         if n == 0:
             raise RequestFailed(Reason.RESET, "closed before the response")
