@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from swarmbench.cluster.master_api import RemoteMaster, run_locust
 from swarmbench.generators.locust import Locust, locust_command
 from swarmbench.generators.spec import GeneratorRun, LoadSpec
@@ -28,16 +30,30 @@ HTTP_TIMEOUT_S = 30.0
 
 @dataclass(frozen=True)
 class WebLocust:
-    """The running Locust: its web API, and the command line that started it (for the record)."""
+    """The running Locust: its web API, its process, and the command line that started it."""
 
     master: RemoteMaster
     command: tuple[str, ...]
+    process: psutil.Process
 
     def run(self, generator: Locust, spec: LoadSpec, workdir: Path) -> GeneratorRun:
-        """One round, recorded as the process's command line and the run it was asked for."""
+        """One round, recorded as the process's command line and the run it was asked for.
+
+        Its CPU is the process's over the whole round, as a wrk or ab round's is its process's:
+        the workers' reports only cover the measured window, and the rest (starting and
+        stopping the users, the final report, the web API's answers) would otherwise be
+        counted as other processes' (the "machine busy" flag) by the round's figures.
+        """
+        before = _cpu_seconds(self.process)
         run = run_locust(self.master, generator, spec, workdir)
+        run.cpu_seconds = max(_cpu_seconds(self.process) - before, run.cpu_seconds)
         run.command = [*self.command, "|", *run.command]
         return run
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 @contextmanager
@@ -62,6 +78,6 @@ def started(log_dir: Path, metrics_bind: str, generator: Locust) -> Iterator[Web
     try:
         processes.wait_listening("127.0.0.1", port, proc, START_TIMEOUT_S, what="Locust's web UI")
         master = RemoteMaster(f"http://127.0.0.1:{port}", 0, http_timeout_s=HTTP_TIMEOUT_S)
-        yield WebLocust(master, tuple(cmd))
+        yield WebLocust(master, tuple(cmd), psutil.Process(proc.pid))
     finally:
         processes.stop(proc, STOP_TIMEOUT_S)

@@ -27,9 +27,13 @@ class TreeUsage:
 
 
 def machine_busy_seconds() -> float:
-    """All CPUs' busy time since boot: everything but idle and I/O wait."""
+    """All CPUs' busy time since boot, this machine's own: everything but idle, I/O wait and
+    steal (a virtual machine's CPU time its hypervisor ran other guests in). Steal is not time
+    any process here used, and the round's "other processes" figure is what this leaves."""
     times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    idle = times.idle + getattr(times, "iowait", 0.0) + getattr(times, "steal", 0.0)
+    # guest time is already inside user time on Linux
+    return sum(times) - idle - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
 
 
 class TreeSampler:
