@@ -12,6 +12,7 @@ import ctypes
 import struct
 import sys
 import zlib
+from operator import mul
 from collections.abc import Sequence
 from typing import BinaryIO
 
@@ -196,7 +197,33 @@ class LatencyHistogram:
 
     @property
     def mean_us(self) -> float:
-        return float(self._hist.get_mean_value()) if self._hist.total_count else 0.0
+        """The mean as HdrHistogram's get_mean_value() gives it (each bucket counted at its
+        median equivalent value), summed a block of buckets at a time by map() and sum().
+
+        The package walks every recorded value in Python: ~60 ms for a loaded run's histogram.
+        The exporter reads the mean at every scrape, in the load's own event loop, so each
+        scrape held every request due meanwhile (a paced run's p99 showed it).
+        """
+        h = self._hist
+        if not h.total_count:
+            return 0.0
+        half, half_mag, counts = self._sub_half, self._half_mag, self._counts
+        first = h.get_counts_array_index(h.min_value)
+        last = h.get_counts_array_index(h.max_value)
+        total = 0
+        for block in range(first >> half_mag, (last >> half_mag) + 1):
+            lo = max(block << half_mag, first)
+            hi = min((block + 1) << half_mag, last + 1)
+            if block < 2:  # the first bucket: one value per slot, the slot's index
+                total += sum(map(mul, counts[lo:hi], range(lo, hi)))
+                continue
+            # Bucket `block - 1`: slot i holds value (i - (block - 1) * half) << (block - 1),
+            # of width 1 << (block - 1), counted at its middle.
+            shift = block - 1
+            sub = lo - shift * half
+            weighted = sum(map(mul, counts[lo:hi], range(sub, sub + hi - lo)))
+            total += (weighted << shift) + sum(counts[lo:hi]) * (1 << shift >> 1)
+        return total / h.total_count
 
     @property
     def max_us(self) -> int:

@@ -6,6 +6,8 @@ import random
 
 import pytest
 from hdrh.histogram import HdrHistogram
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swarmbench.engine.latency import HIGHEST_US, LatencyHistogram
 
@@ -100,3 +102,13 @@ def test_reset_and_copy() -> None:
     hist.reset()
     assert hist.count == 0
     assert twin.count == 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=-5, max_value=2 * HIGHEST_US), min_size=1, max_size=300))
+def test_mean_is_the_packages_mean(samples: list[int]) -> None:
+    """mean_us sums buckets in blocks; HdrHistogram walks its recorded values: same figure."""
+    hist = LatencyHistogram()
+    for value in samples:
+        hist.record(value)
+    assert hist.mean_us == pytest.approx(hist._hist.get_mean_value(), rel=1e-12)
