@@ -12,8 +12,8 @@ import ctypes
 import struct
 import sys
 import zlib
-from operator import mul
 from collections.abc import Sequence
+from operator import mul
 from typing import BinaryIO
 
 import pyhdrh
