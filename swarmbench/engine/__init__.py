@@ -2,6 +2,7 @@
 
 http1         HTTP/1.x response framing (pure functions over bytes), shared with verify
 httpclient    the gevent GET client, failures by a fixed set of reasons
+connection    one TCP connection for one greenlet: an OS socket and the gevent waits on it
 users         KeepAliveUser and CloseUser, swarmbench's own fast users
 recorder      the per-process Recorder: every request of every User class, per request name
 latency       the microsecond HDR histogram, its delta encoding for worker reports
