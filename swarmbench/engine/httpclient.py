@@ -1,8 +1,10 @@
-"""A small HTTP/1.1 GET client on gevent sockets, built to cost the generator as little as possible.
+"""A small HTTP/1.1 GET client for gevent greenlets, built to cost the generator little.
 
-One `Client` belongs to one Locust user. The request is encoded once. With keep-alive it holds
-one connection; in close mode it opens one per request, sends `Connection: close` and lets the
-server close first (so TIME_WAIT lands on the server, not on the generator's ephemeral ports).
+One `Client` belongs to one Locust user; its connections are engine.connection's (an OS
+socket and the gevent waits on it, without gevent's socket wrapper). The request is encoded
+once. With keep-alive it holds one connection; in close mode it opens one per request, sends
+`Connection: close` and lets the server close first (so TIME_WAIT lands on the server, not on
+the generator's ephemeral ports).
 
 Reading a response has a fast path: after one response has been fully parsed, a single recv
 that returns exactly as many bytes as that response, with the same status line and the head
