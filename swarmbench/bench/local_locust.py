@@ -46,13 +46,19 @@ class WebLocust:
         """
         before = _cpu_seconds(self.process)
         run = run_locust(self.master, generator, spec, workdir)
-        run.cpu_seconds = max(_cpu_seconds(self.process) - before, run.cpu_seconds)
+        after = _cpu_seconds(self.process)
+        if before is not None and after is not None:  # else the window's, as on a cluster
+            run.cpu_seconds = max(after - before, run.cpu_seconds)
         run.command = [*self.command, "|", *run.command]
         return run
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
+def _cpu_seconds(process: psutil.Process) -> float | None:
+    """The process's CPU so far; None once it has gone (the bench finds out and says so)."""
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return None
     return float(times.user + times.system)
 
 
