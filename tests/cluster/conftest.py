@@ -34,6 +34,11 @@ ORDER = (
 )
 
 
+#: The session's hosts while they are up (at most one cluster), and the run's last cluster test.
+_up: list[hosts.Cluster] = []
+_last: list[pytest.Item] = []
+
+
 def _rank(item: pytest.Item) -> int:
     name = item.path.name
     return ORDER.index(name) if name in ORDER else len(ORDER)
@@ -45,6 +50,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ordered = sorted((items[i] for i in slots), key=_rank)  # stable: file order within a module
     for slot, item in zip(slots, ordered, strict=True):
         items[slot] = item
+    _last.clear()
+    if slots:
+        _last.append(items[slots[-1]])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Take the hosts down after the last cluster test, once its fixtures are torn down.
+
+    A provisioned cluster keeps a Locust master, workers, Prometheus and exporters running (a
+    tenth of a core or more): the rest of the run's tests, which come after these, get the
+    machine without them. The session fixture's own teardown is then left with nothing to do.
+    """
+    if _last and item is _last[0] and _up:
+        hosts.destroy(_up.pop())
+        assert hosts.namespaces() == [], "namespaces of the cluster harness were left behind"
 
 
 @pytest.fixture(scope="session")
@@ -60,10 +81,12 @@ def cluster() -> Iterator[hosts.Cluster]:
         names.append(hosts.FRESH_HOST)
     systemd = frozenset() if no_systemd else hosts.SYSTEMD_HOSTS | {hosts.FRESH_HOST}
     created = hosts.create(names, systemd, frozenset({hosts.FRESH_HOST}))
+    _up.append(created)
     try:
         yield created
     finally:
-        hosts.destroy(created)
+        if _up:  # not taken down after the last cluster test (an interrupted run)
+            hosts.destroy(_up.pop())
     assert hosts.namespaces() == [], "namespaces of the cluster harness were left behind"
 
 
