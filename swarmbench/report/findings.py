@@ -287,10 +287,33 @@ def locust_wrk_sentences(report: Report) -> list[str]:
             else sum(values[len(values) // 2 - 1 : len(values) // 2 + 1]) / 2
         )
         each = ", ".join(f"{s} {r:.2f}" for s, r in ratios.items())
-        verdict = "meets" if median >= LOCUST_WRK_GOAL else "misses"
         out.append(
             f"{MODE_TITLE[mode]}: Locust reached {median:.2f} of wrk's requests/s (median over "
-            f"{len(ratios)} systems; {each}): {verdict} the {LOCUST_WRK_GOAL} goal. Both "
+            f"{len(ratios)} systems; {each}): {_goal(report, mode, median, ratios)}. Both "
             "generators on the same core, same connections, interleaved rounds of this run."
         )
     return out
+
+
+def _goal(report: Report, mode: str, median: float, ratios: dict[str, float]) -> str:
+    """The goal per system, not only the median's: a system below it is named, and why where
+    the run knows (Locust at its CPU limit: one process cannot do more there)."""
+    below = {s: r for s, r in ratios.items() if r < LOCUST_WRK_GOAL}
+    if not below:
+        return f"every system reaches the {LOCUST_WRK_GOAL} goal"
+    cells = report.cell_map()
+    named = ", ".join(
+        f"{s} {r:.2f}"
+        + (" (Locust generator-bound)" if _bound(cells.get((s, mode, "locust"))) else "")
+        for s, r in below.items()
+    )
+    verdict = "meets" if median >= LOCUST_WRK_GOAL else "misses"
+    reach = len(ratios) - len(below)
+    return (
+        f"the median {verdict} the {LOCUST_WRK_GOAL} goal; {reach} of {len(ratios)} systems "
+        f"reach it, below it: {named}"
+    )
+
+
+def _bound(cell: CellResult | None) -> bool:
+    return bool(cell and cell.generator_bound)
