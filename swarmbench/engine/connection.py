@@ -40,21 +40,20 @@ class Connection:
         self._write = None
 
     # -- connecting ---------------------------------------------------------------------------
-    def start_connect(self, addr: tuple[str, int]) -> None:
-        """Start the handshake without waiting for it (the first send waits if it must).
-
-        On loopback the handshake is usually over before connect returns.
-        """
+    def start_connect(self, addr: tuple[str, int]) -> bool:
+        """Start the handshake without waiting for it (the first send waits if it must); True
+        when it is already over, as on loopback it usually is before connect returns."""
         err = self.sock.connect_ex(addr)
         if err and err != errno.EINPROGRESS:
             raise OSError(err, os.strerror(err))  # OSError picks the subclass, e.g. refused
+        return not err
 
     def connect(self, addr: tuple[str, int]) -> None:
         """Connect, waiting for the handshake to finish."""
-        err = self.sock.connect_ex(addr)
-        if err == errno.EINPROGRESS:
-            self.wait_writable()
-            err = self.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+        if self.start_connect(addr):
+            return
+        self.wait_writable()
+        err = self.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
         if err:
             raise OSError(err, os.strerror(err))
 
@@ -80,13 +79,6 @@ class Connection:
         while True:
             try:
                 return int(self.sock.recv_into(buf))
-            except BlockingIOError:
-                self.wait_readable()
-
-    def recv(self, limit: int) -> bytes:
-        while True:
-            try:
-                return bytes(self.sock.recv(limit))
             except BlockingIOError:
                 self.wait_readable()
 

@@ -263,11 +263,11 @@ class Client:
         try:
             reader.feed(memoryview(self._buf)[:n])
             while (response := reader.poll()) is None:
-                chunk = sock.recv(RECV_BUFFER_BYTES)
-                if not chunk:
+                n = sock.recv_into(self._buf)
+                if not n:
                     response = reader.eof()
                     break
-                reader.feed(chunk)
+                reader.feed(memoryview(self._buf)[:n])  # feed copies: the buffer is reused
         except ResponseTooLarge:
             raise RequestFailed(Reason.TOO_LARGE, f"over {MAX_RESPONSE_BYTES} bytes") from None
         except ClosedEarly as exc:

@@ -214,15 +214,16 @@ class LatencyHistogram:
         for block in range(first >> half_mag, (last >> half_mag) + 1):
             lo = max(block << half_mag, first)
             hi = min((block + 1) << half_mag, last + 1)
+            slots = counts[lo:hi]  # one copy out of the ctypes array per block
             if block < 2:  # the first bucket: one value per slot, the slot's index
-                total += sum(map(mul, counts[lo:hi], range(lo, hi)))
+                total += sum(map(mul, slots, range(lo, hi)))
                 continue
             # Bucket `block - 1`: slot i holds value (i - (block - 1) * half) << (block - 1),
             # of width 1 << (block - 1), counted at its middle.
             shift = block - 1
             sub = lo - shift * half
-            weighted = sum(map(mul, counts[lo:hi], range(sub, sub + hi - lo)))
-            total += (weighted << shift) + sum(counts[lo:hi]) * (1 << shift >> 1)
+            weighted = sum(map(mul, slots, range(sub, sub + hi - lo)))
+            total += (weighted << shift) + sum(slots) * (1 << shift >> 1)
         return total / h.total_count
 
     @property
