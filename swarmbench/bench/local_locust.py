@@ -20,6 +20,7 @@ import psutil
 from swarmbench.cluster.master_api import RemoteMaster, run_locust
 from swarmbench.generators.locust import Locust, locust_command
 from swarmbench.generators.spec import GeneratorRun, LoadSpec
+from swarmbench.telemetry.process_tree import read_tree
 from swarmbench.util import processes
 
 START_TIMEOUT_S = 60.0
@@ -54,12 +55,12 @@ class WebLocust:
 
 
 def _cpu_seconds(process: psutil.Process) -> float | None:
-    """The process's CPU so far; None once it has gone (the bench finds out and says so)."""
+    """The process's CPU so far, read as a target's is; None once it has gone (the bench finds
+    out and says so)."""
     try:
-        times = process.cpu_times()
+        return read_tree(process).cpu_seconds
     except psutil.Error:
         return None
-    return float(times.user + times.system)
 
 
 @contextmanager
