@@ -9,6 +9,11 @@ socket, the write watcher only when a connect or send has to wait, and closes th
 before the descriptor, as gevent does, so libev never watches a number the kernel has already
 given to another socket.
 
+Its waits switch straight from the hub back to the waiting greenlet. gevent's own wait puts a
+Waiter object between the watcher and the greenlet; with keep-alive every request waits once,
+and without it a bare loop of 64 greenlets (send, wait, recv against tokio on another core)
+spent about a microsecond less Python per request, 15-20% of the loop's user time.
+
 A connection belongs to one greenlet. Another greenlet (the client's watchdog) may only
 `abort()` it, which wakes the owner with the given error.
 """
@@ -19,12 +24,16 @@ from __future__ import annotations
 import _socket
 import errno
 import os
+from typing import Any
 
-from gevent import get_hub
+from gevent import get_hub, getcurrent
+from gevent.exceptions import InvalidSwitchError
 
 #: libev's event masks
 _READ = 1
 _WRITE = 2
+#: What a ready watcher hands the waiting greenlet; any other wake-up is a stray switch.
+_READY = object()
 
 
 class Connection:
@@ -85,14 +94,28 @@ class Connection:
     def wait_readable(self) -> None:
         if self._read is None:
             raise OSError(errno.EBADF, "connection closed")
-        self._hub.wait(self._read)
+        self._wait(self._read)
 
     def wait_writable(self) -> None:
         if self._read is None:
             raise OSError(errno.EBADF, "connection closed")
         if self._write is None:
             self._write = self._hub.loop.io(self.sock.fileno(), _WRITE)
-        self._hub.wait(self._write)
+        self._wait(self._write)
+
+    def _wait(self, watcher: Any) -> None:
+        """Sleep until watcher fires, without gevent's Waiter (see the module's docstring).
+
+        The hub's cancel_wait (abort) throws into the greenlet the callback belongs to, as it
+        does into a Waiter's; any other switch into the waiting greenlet is an error, as there.
+        """
+        watcher.start(getcurrent().switch, _READY)
+        try:
+            woken = self._hub.switch()
+        finally:
+            watcher.stop()
+        if woken is not _READY:
+            raise InvalidSwitchError(f"stray switch into a greenlet waiting on a socket: {woken!r}")
 
     # -- ending -------------------------------------------------------------------------------
     def set_nodelay(self) -> None:
