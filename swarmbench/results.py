@@ -148,6 +148,8 @@ class CellResult:
     generator_bound: bool = False
     #: CPU other processes used during the measurement (100 = one core): a noisy machine
     other_cpu_percent: float | None = None
+    #: a virtual machine's steal during the measurement (100 = one core), its busiest round's
+    steal_cpu_percent: float | None = None
     #: why the target's CPU, RSS or threads are null although the cell ran (say, a cluster's
     #: Prometheus did not answer): unknown, never 0
     target_figures_missing: str | None = None

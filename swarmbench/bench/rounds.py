@@ -15,15 +15,17 @@ from typing import Any
 from swarmbench.generators.spec import GeneratorRun, LoadSpec
 from swarmbench.results import INTERVAL_FIGURES, CellResult
 from swarmbench.telemetry.sampler import TreeUsage
-from swarmbench.telemetry.thresholds import GENERATOR_BOUND_RATIO
+from swarmbench.telemetry.thresholds import (
+    BUSY_OTHER_CPU_PERCENT,
+    GENERATOR_BOUND_RATIO,
+    STEAL_CPU_PERCENT,
+)
 from swarmbench.util import stats
 
 #: A cell whose failures exceed this share of its requests is a failed cell, not a figure.
 MAX_FAILURE_RATIO = 0.01
 #: Rounds whose requests/s interval spans more than this share of the median disagree.
 DISAGREE_SPREAD = 0.25
-#: Other processes above this share of a core during a round: the machine was busy.
-BUSY_OTHER_CPU_PERCENT = 25.0
 #: A flat-out cell whose target used less than this share of the cores it was given was not
 #: loaded to its capacity: the load (generator CPU, too few connections) was the limit.
 TARGET_SATURATED_SHARE = 0.5
@@ -56,6 +58,8 @@ class RoundFigures:
     bound_reason: str | None
     other_cpu_percent: float | None
     target_figures_missing: str | None = None
+    #: the hypervisor's steal over the round (100 = one core); None: not measured (a cluster)
+    steal_cpu_percent: float | None = None
     #: per request name, where the Locust cell recorded names (a user's locustfile)
     by_name: list[dict[str, Any]] = field(default_factory=list)
     #: filled later, when Prometheus has scraped past the window
@@ -83,6 +87,9 @@ def round_figures(
         # The bench's own bookkeeping (Prometheus, collectors) lands here too: a few percent.
         busy = usage.machine_busy_seconds - cpu - run.cpu_seconds
         other = max(0.0, 100 * busy / run.wall_s)
+    steal = None
+    if usage.machine_steal_seconds is not None and run.wall_s:
+        steal = max(0.0, 100 * usage.machine_steal_seconds / run.wall_s)
     bound, reason = judge_bound(
         run, spec, gen_cpu, cpu_percent, target_cores, other_cpu_percent=other
     )
@@ -118,6 +125,7 @@ def round_figures(
         bound_reason=reason,
         other_cpu_percent=other,
         target_figures_missing=usage.unknown_reason,
+        steal_cpu_percent=steal,
         by_name=list(run.by_name),
         events=events,
     )
@@ -235,6 +243,8 @@ def aggregate(cell: CellResult) -> None:
     cell.by_name = by_name(rounds)
     others = [r["other_cpu_percent"] for r in rounds if r.get("other_cpu_percent") is not None]
     cell.other_cpu_percent = max(others) if others else None
+    steals = [r["steal_cpu_percent"] for r in rounds if r.get("steal_cpu_percent") is not None]
+    cell.steal_cpu_percent = max(steals) if steals else None
     bound = [r for r in rounds if r.get("generator_bound")]
     cell.generator_bound = 2 * len(bound) >= len(rounds)
     cell.bound_reason = bound[0].get("bound_reason") if cell.generator_bound else None
@@ -304,6 +314,13 @@ def flags(cell: CellResult, bound_rounds: int) -> list[str]:
         out.append(
             f"machine busy: other processes used {other:.0f}% of a core in round "
             f"{int(busiest['index']) + 1}"
+        )
+    stolen = max(cell.rounds, key=lambda r: r.get("steal_cpu_percent") or 0.0, default=None)
+    steal = (stolen or {}).get("steal_cpu_percent") or 0.0
+    if stolen is not None and steal > STEAL_CPU_PERCENT:
+        out.append(
+            f"machine not its own: the hypervisor ran other guests for {steal:.0f}% of a core "
+            f"in round {int(stolen['index']) + 1}"
         )
     if 0 < bound_rounds < len(cell.rounds) and not cell.generator_bound:
         out.append(f"generator-bound in {bound_rounds} of {len(cell.rounds)} rounds")

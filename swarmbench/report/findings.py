@@ -15,6 +15,7 @@ from swarmbench.report.model import (
     usable,
 )
 from swarmbench.results import CellResult
+from swarmbench.telemetry.thresholds import BUSY_OTHER_CPU_PERCENT, STEAL_CPU_PERCENT
 
 NODE = "node-std"
 
@@ -112,18 +113,27 @@ def prometheus_missing(report: Report) -> list[CellResult]:
     return [c for c in report.cells if not c.failed and not c.prometheus.available]
 
 
-#: Other processes above this share of a core during a cell make its figures suspect.
-NOISY_OTHER_CPU_PERCENT = 25.0
+def _busy(cell: CellResult) -> bool:
+    """Measured beside other work: other processes, or a hypervisor running other guests."""
+    return (cell.other_cpu_percent or 0) > BUSY_OTHER_CPU_PERCENT or (
+        cell.steal_cpu_percent or 0
+    ) > STEAL_CPU_PERCENT
 
 
 def noisy_sentences(report: Report) -> list[str]:
     """Cells measured while something else on the machine was busy: their figures may be low."""
-    return [
-        f"{c.system}, {MODE_TITLE.get(c.keepalive, c.keepalive)}, {c.generator}: other "
-        f"processes used {c.other_cpu_percent:.0f}% of a core while it was measured"
-        for c in report.cells
-        if not c.failed and (c.other_cpu_percent or 0) > NOISY_OTHER_CPU_PERCENT
-    ]
+    out = []
+    for c in report.cells:
+        if c.failed or not _busy(c):
+            continue
+        what = []
+        if (c.other_cpu_percent or 0) > BUSY_OTHER_CPU_PERCENT:
+            what.append(f"other processes used {c.other_cpu_percent:.0f}% of a core")
+        if (c.steal_cpu_percent or 0) > STEAL_CPU_PERCENT:
+            what.append(f"the hypervisor ran other guests for {c.steal_cpu_percent:.0f}% of a core")
+        title = f"{c.system}, {MODE_TITLE.get(c.keepalive, c.keepalive)}, {c.generator}"
+        out.append(f"{title}: {' and '.join(what)} while it was measured")
+    return out
 
 
 def worker_loss_sentences(report: Report) -> list[str]:
@@ -175,9 +185,9 @@ def run_conditions(report: Report) -> str:
     mach = run.get("machine", {})
     profile = run.get("parameters", {}).get("profile", {})
     rounds = profile.get("rounds")
-    busy = [c for c in report.cells + report.same_traffic if (c.other_cpu_percent or 0) > 25]
+    busy = [c for c in report.cells + report.same_traffic if _busy(c)]
     load = (
-        f"; other processes were busy during {len(busy)} of "
+        f"; other processes or guests were busy during {len(busy)} of "
         f"{len(report.cells) + len(report.same_traffic)} cells (flagged)"
         if busy
         else ""

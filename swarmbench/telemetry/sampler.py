@@ -23,6 +23,9 @@ class TreeUsage:
     alive: bool | None
     #: CPU seconds the whole machine spent busy over the same window (None: not measured here)
     machine_busy_seconds: float | None = None
+    #: CPU seconds the hypervisor gave other guests over the same window (steal; None: not
+    #: measured here, 0 on bare metal)
+    machine_steal_seconds: float | None = None
     unknown_reason: str | None = None
 
 
@@ -34,6 +37,13 @@ def machine_busy_seconds() -> float:
     idle = times.idle + getattr(times, "iowait", 0.0) + getattr(times, "steal", 0.0)
     # guest time is already inside user time on Linux
     return sum(times) - idle - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+
+
+def machine_steal_seconds() -> float:
+    """All CPUs' steal time since boot: time this virtual machine was ready to run but its
+    hypervisor ran other guests. It slows the target and the generator alike without showing in
+    any process's CPU, so a round with much of it is flagged rather than counted anywhere."""
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
 
 
 class TreeSampler:
@@ -49,6 +59,7 @@ class TreeSampler:
         self._threads_peak = 0
         self._alive = True
         self._machine_start = 0.0
+        self._steal_start = 0.0
 
     def _sample(self) -> None:
         try:
@@ -67,6 +78,7 @@ class TreeSampler:
 
     def start(self) -> TreeSampler:
         self._machine_start = machine_busy_seconds()
+        self._steal_start = machine_steal_seconds()
         self._sample()
         self._thread.start()
         return self
@@ -78,8 +90,9 @@ class TreeSampler:
             self._sample()
         first, last = self._first, self._last
         busy = machine_busy_seconds() - self._machine_start
+        steal = machine_steal_seconds() - self._steal_start
         if not (first and last):
             reason = "the target's process tree could not be read"
-            return TreeUsage(None, None, None, self._alive, busy, unknown_reason=reason)
+            return TreeUsage(None, None, None, self._alive, busy, steal, unknown_reason=reason)
         cpu = last.cpu_seconds - first.cpu_seconds
-        return TreeUsage(cpu, self._rss_peak, self._threads_peak, self._alive, busy)
+        return TreeUsage(cpu, self._rss_peak, self._threads_peak, self._alive, busy, steal)

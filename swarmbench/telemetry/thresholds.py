@@ -9,3 +9,10 @@ from __future__ import annotations
 #: A load generator above this share of one core (of its cores, for wrk) was the limit of the
 #: run, not the server: the run's requests/s is a lower bound of the server's capacity.
 GENERATOR_BOUND_RATIO = 0.9
+
+#: Other processes above this share of a core (100 = one core) during a round: the machine was
+#: busy, and the round's figures may be low. The bench flags the cell, the report lists it.
+BUSY_OTHER_CPU_PERCENT = 25.0
+#: A virtual machine's steal above this share of a core during a round: its hypervisor ran other
+#: guests long enough to move the round's requests/s and CPU figures. Flagged and listed alike.
+STEAL_CPU_PERCENT = 10.0

@@ -129,6 +129,8 @@ def test_cells_hold_conditions_and_prometheus_figures(finished_run: tuple[Path, 
         assert cell["conditions"]["connections"] == 8
         assert all(check["ok"] for check in cell["verification"])
         assert cell["other_cpu_percent"] is not None and cell["other_cpu_percent"] >= 0
+        # Measured on every local round (0 on bare metal), not left unknown.
+        assert all(r["steal_cpu_percent"] >= 0 for r in cell["rounds"]), path.name
         prom = cell["prometheus"]
         assert prom["available"], (path.name, prom)
         assert prom["series"]["Target CPU cores"], path.name

@@ -173,6 +173,25 @@ def test_cells_measured_beside_other_load_are_named(tmp_path: Path) -> None:
     assert "tokio, keep-alive on, wrk: other processes used 60% of a core" in html
 
 
+def test_cells_measured_while_the_hypervisor_ran_other_guests_are_named(tmp_path: Path) -> None:
+    """Steal is no process's CPU, so "other processes" misses it: it is named on its own."""
+    rundir = fake.build(tmp_path, generators=("wrk",))
+    fake.alter(rundir, "rocket", "off", "wrk", steal_cpu_percent=35.0)
+    fake.alter(rundir, "gin", "on", "wrk", steal_cpu_percent=4.0)
+    fake.alter(rundir, "tokio", "on", "wrk", other_cpu_percent=60.0, steal_cpu_percent=12.0)
+    md = _md(tmp_path)
+    assert (
+        "- rocket, keep-alive off, wrk: the hypervisor ran other guests for 35% of a core while"
+        in md
+    )
+    assert (
+        "- tokio, keep-alive on, wrk: other processes used 60% of a core and the hypervisor ran "
+        "other guests for 12% of a core while it was measured" in md
+    )
+    assert "gin, keep-alive on, wrk: the hypervisor" not in md
+    assert "other processes or guests were busy during 2 of" in md
+
+
 def test_rounds_measured_again_are_named(tmp_path: Path) -> None:
     rundir = fake.build(tmp_path, generators=("wrk",))
     assert "Rounds measured again" not in _md(tmp_path)
