@@ -113,27 +113,24 @@ def prometheus_missing(report: Report) -> list[CellResult]:
     return [c for c in report.cells if not c.failed and not c.prometheus.available]
 
 
-def _busy(cell: CellResult) -> bool:
-    """Measured beside other work: other processes, or a hypervisor running other guests."""
-    return (cell.other_cpu_percent or 0) > BUSY_OTHER_CPU_PERCENT or (
-        cell.steal_cpu_percent or 0
-    ) > STEAL_CPU_PERCENT
+def _other_work(cell: CellResult) -> list[str]:
+    """What ran beside the cell: other processes, or a hypervisor running other guests."""
+    out = []
+    if (cell.other_cpu_percent or 0) > BUSY_OTHER_CPU_PERCENT:
+        out.append(f"other processes used {cell.other_cpu_percent:.0f}% of a core")
+    if (cell.steal_cpu_percent or 0) > STEAL_CPU_PERCENT:
+        out.append(f"the hypervisor ran other guests for {cell.steal_cpu_percent:.0f}% of a core")
+    return out
 
 
 def noisy_sentences(report: Report) -> list[str]:
     """Cells measured while something else on the machine was busy: their figures may be low."""
-    out = []
-    for c in report.cells:
-        if c.failed or not _busy(c):
-            continue
-        what = []
-        if (c.other_cpu_percent or 0) > BUSY_OTHER_CPU_PERCENT:
-            what.append(f"other processes used {c.other_cpu_percent:.0f}% of a core")
-        if (c.steal_cpu_percent or 0) > STEAL_CPU_PERCENT:
-            what.append(f"the hypervisor ran other guests for {c.steal_cpu_percent:.0f}% of a core")
-        title = f"{c.system}, {MODE_TITLE.get(c.keepalive, c.keepalive)}, {c.generator}"
-        out.append(f"{title}: {' and '.join(what)} while it was measured")
-    return out
+    return [
+        f"{c.system}, {MODE_TITLE.get(c.keepalive, c.keepalive)}, {c.generator}: "
+        f"{' and '.join(other)} while it was measured"
+        for c in report.cells
+        if not c.failed and (other := _other_work(c))
+    ]
 
 
 def worker_loss_sentences(report: Report) -> list[str]:
@@ -185,7 +182,7 @@ def run_conditions(report: Report) -> str:
     mach = run.get("machine", {})
     profile = run.get("parameters", {}).get("profile", {})
     rounds = profile.get("rounds")
-    busy = [c for c in report.cells + report.same_traffic if _busy(c)]
+    busy = [c for c in report.cells + report.same_traffic if _other_work(c)]
     load = (
         f"; other processes or guests were busy during {len(busy)} of "
         f"{len(report.cells) + len(report.same_traffic)} cells (flagged)"
