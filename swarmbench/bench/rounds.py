@@ -308,23 +308,26 @@ def flags(cell: CellResult, bound_rounds: int) -> list[str]:
         out.append(
             f"rounds disagree: {rps[0]:,.0f} to {rps[1]:,.0f} req/s over {len(cell.rounds)} rounds"
         )
-    busiest = max(cell.rounds, key=lambda r: r.get("other_cpu_percent") or 0.0, default=None)
-    other = (busiest or {}).get("other_cpu_percent") or 0.0
-    if busiest is not None and other > BUSY_OTHER_CPU_PERCENT:
-        out.append(
-            f"machine busy: other processes used {other:.0f}% of a core in round "
-            f"{int(busiest['index']) + 1}"
-        )
-    stolen = max(cell.rounds, key=lambda r: r.get("steal_cpu_percent") or 0.0, default=None)
-    steal = (stolen or {}).get("steal_cpu_percent") or 0.0
-    if stolen is not None and steal > STEAL_CPU_PERCENT:
+    number, other = _worst_round(cell, "other_cpu_percent")
+    if other > BUSY_OTHER_CPU_PERCENT:
+        out.append(f"machine busy: other processes used {other:.0f}% of a core in round {number}")
+    number, steal = _worst_round(cell, "steal_cpu_percent")
+    if steal > STEAL_CPU_PERCENT:
         out.append(
             f"machine not its own: the hypervisor ran other guests for {steal:.0f}% of a core "
-            f"in round {int(stolen['index']) + 1}"
+            f"in round {number}"
         )
     if 0 < bound_rounds < len(cell.rounds) and not cell.generator_bound:
         out.append(f"generator-bound in {bound_rounds} of {len(cell.rounds)} rounds")
     return out
+
+
+def _worst_round(cell: CellResult, figure: str) -> tuple[int, float]:
+    """The round (numbered from 1) with the highest figure, and that figure; 0 when none has it."""
+    worst = max(cell.rounds, key=lambda r: r.get(figure) or 0.0, default=None)
+    if worst is None:
+        return 0, 0.0
+    return int(worst["index"]) + 1, float(worst.get(figure) or 0.0)
 
 
 def verdict(cell: CellResult) -> str:
