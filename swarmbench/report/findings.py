@@ -5,6 +5,8 @@ cells that failed, and the conditions that differ from the article's.
 
 from __future__ import annotations
 
+import statistics
+
 from swarmbench.report.model import (
     MODE_TITLE,
     CpuFinding,
@@ -193,8 +195,26 @@ def run_conditions(report: Report) -> str:
         f"{mach.get('cpu_model', 'an unrecorded CPU')}, {mach.get('logical_cpus', '?')} logical "
         f"CPUs; {placement_text(run.get('placement'))}; {profile.get('connections', '?')} "
         f"connections ({profile.get('ab_connections', '?')} for ab); "
-        f"{rounds or 1} interleaved rounds of {profile.get('duration_s', '?')} s per cell{load}. "
-        "The article ran client and server unpinned on one i9-14900KF."
+        f"{rounds or 1} interleaved rounds of {profile.get('duration_s', '?')} s per cell{load}"
+        f"{_steal_text(report)}. The article ran client and server unpinned on one i9-14900KF."
+    )
+
+
+def _steal_text(report: Report) -> str:
+    """The run's steal, said once: a VM whose hypervisor runs other guests loses CPU time that
+    no process here shows, in every round alike when the host is shared."""
+    steal = sorted(
+        float(r["steal_cpu_percent"])
+        for c in report.cells + report.same_traffic
+        for r in c.rounds
+        if r.get("steal_cpu_percent") is not None
+    )
+    if not steal or steal[-1] < 1:
+        return ""
+    return (
+        f"; the virtual machine's hypervisor ran other guests for a median "
+        f"{statistics.median(steal):.0f}% of a core per round (up to {steal[-1]:.0f}%: steal, "
+        "in no process's CPU figure)"
     )
 
 
@@ -293,7 +313,7 @@ def locust_wrk_sentences(report: Report) -> list[str]:
             if len(values) % 2
             else sum(values[len(values) // 2 - 1 : len(values) // 2 + 1]) / 2
         )
-        each = ", ".join(f"{s} {r:.2f}" for s, r in ratios.items())
+        each = ", ".join(f"{s} {_ratio(r)}" for s, r in ratios.items())
         out.append(
             f"{MODE_TITLE[mode]}: Locust reached {median:.2f} of wrk's requests/s (median over "
             f"{len(ratios)} systems; {each}): {_goal(report, mode, median, ratios)}. Both "
@@ -310,7 +330,7 @@ def _goal(report: Report, mode: str, median: float, ratios: dict[str, float]) ->
         return f"every system reaches the {LOCUST_WRK_GOAL} goal"
     cells = report.cell_map()
     named = ", ".join(
-        f"{s} {r:.2f}"
+        f"{s} {_ratio(r)}"
         + (" (Locust generator-bound)" if _bound(cells.get((s, mode, "locust"))) else "")
         for s, r in below.items()
     )
@@ -320,6 +340,12 @@ def _goal(report: Report, mode: str, median: float, ratios: dict[str, float]) ->
         f"the median {verdict} the {LOCUST_WRK_GOAL} goal; {reach} of {len(ratios)} systems "
         f"reach it, below it: {named}"
     )
+
+
+def _ratio(ratio: float) -> str:
+    """Two decimals, or three where two would round a ratio below the goal up to it."""
+    text = f"{ratio:.2f}"
+    return f"{ratio:.3f}" if ratio < LOCUST_WRK_GOAL <= float(text) else text
 
 
 def _bound(cell: CellResult | None) -> bool:

@@ -48,13 +48,13 @@ def test_disagreeing_rounds_and_a_busy_machine_are_flagged() -> None:
 
 def test_a_round_the_hypervisor_took_from_is_flagged() -> None:
     """Steal slows target and generator alike without showing in any process's CPU."""
-    cell = _cell(_round(0, 1000.0, steal_cpu_percent=4.0), _round(1, 990.0), _round(2, 995.0))
-    assert cell.flags == [] and cell.steal_cpu_percent == 4.0
-    cell = _cell(_round(0, 1000.0), _round(1, 990.0, steal_cpu_percent=18.0), _round(2, 995.0))
+    cell = _cell(_round(0, 1000.0, steal_cpu_percent=40.0), _round(1, 990.0), _round(2, 995.0))
+    assert cell.flags == [] and cell.steal_cpu_percent == 40.0
+    cell = _cell(_round(0, 1000.0), _round(1, 990.0, steal_cpu_percent=68.0), _round(2, 995.0))
     assert cell.flags == [
-        "machine not its own: the hypervisor ran other guests for 18% of a core in round 2"
+        "machine not its own: the hypervisor ran other guests for 68% of a core in round 2"
     ]
-    assert cell.steal_cpu_percent == 18.0
+    assert cell.steal_cpu_percent == 68.0
     # A cluster's rounds have no steal figure: nothing is flagged or invented.
     cell = _cell(_round(0, 1000.0), _round(1, 990.0))
     assert cell.steal_cpu_percent is None and cell.flags == []
