@@ -67,7 +67,8 @@ def test_a_stray_switch_is_an_error_not_a_wake_up(
     conn, peer = pair
     reader = gevent.spawn(conn.wait_readable)
     gevent.sleep(0.01)
-    gevent.spawn(reader.switch, "not the watcher").join(timeout=2)
+    # The intruder never resumes (the reader's failure returns to the hub), so nobody joins it.
+    gevent.spawn(reader.switch, "not the watcher")
     with pytest.raises(InvalidSwitchError, match="not the watcher"):
         reader.get(timeout=2)
     # The failed wait left no watcher running: the connection still waits and wakes normally.
