@@ -37,7 +37,7 @@ def test_a_timed_out_playbook_keeps_its_log_and_leaves_nothing(
         log = tmp_path / "ansible" / "provision.log"
         assert f"took over 1 s and was stopped (log: {log})" in str(info.value)
         assert log.read_text().startswith("$ ")  # the command, and whatever it said in time
-        # A process the stop had to SIGKILL at its end takes a moment to go: on a busy machine
+        # A process the stop had to SIGKILL at its end takes a moment to go: in a full suite
         # one was seen still running just after run_playbook returned.
         deadline = time.monotonic() + LEFTOVER_WAIT_S
         while (leftovers := _theirs(token)) and time.monotonic() < deadline:
