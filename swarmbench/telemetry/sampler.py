@@ -29,21 +29,21 @@ class TreeUsage:
     unknown_reason: str | None = None
 
 
-def machine_busy_seconds() -> float:
-    """All CPUs' busy time since boot, this machine's own: everything but idle, I/O wait and
-    steal (a virtual machine's CPU time its hypervisor ran other guests in). Steal is not time
-    any process here used, and the round's "other processes" figure is what this leaves."""
+def machine_seconds() -> tuple[float, float]:
+    """All CPUs' busy and steal time since boot, from one reading.
+
+    Busy is this machine's own: everything but idle, I/O wait and steal. Steal is time this
+    virtual machine was ready to run but its hypervisor ran other guests: no process here used
+    it, so the round's "other processes" figure (what busy leaves) does not hold it. It slows
+    the target and the generator alike without showing in any process's CPU, so a round with
+    much of it is flagged rather than counted anywhere.
+    """
     times = psutil.cpu_times()
-    idle = times.idle + getattr(times, "iowait", 0.0) + getattr(times, "steal", 0.0)
+    steal = float(getattr(times, "steal", 0.0))
+    idle = times.idle + getattr(times, "iowait", 0.0) + steal
     # guest time is already inside user time on Linux
-    return sum(times) - idle - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
-
-
-def machine_steal_seconds() -> float:
-    """All CPUs' steal time since boot: time this virtual machine was ready to run but its
-    hypervisor ran other guests. It slows the target and the generator alike without showing in
-    any process's CPU, so a round with much of it is flagged rather than counted anywhere."""
-    return float(getattr(psutil.cpu_times(), "steal", 0.0))
+    busy = sum(times) - idle - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+    return busy, steal
 
 
 class TreeSampler:
@@ -58,8 +58,7 @@ class TreeSampler:
         self._rss_peak = 0
         self._threads_peak = 0
         self._alive = True
-        self._machine_start = 0.0
-        self._steal_start = 0.0
+        self._machine_start = (0.0, 0.0)
 
     def _sample(self) -> None:
         try:
@@ -77,8 +76,7 @@ class TreeSampler:
             self._sample()
 
     def start(self) -> TreeSampler:
-        self._machine_start = machine_busy_seconds()
-        self._steal_start = machine_steal_seconds()
+        self._machine_start = machine_seconds()
         self._sample()
         self._thread.start()
         return self
@@ -89,8 +87,9 @@ class TreeSampler:
         if self._alive:
             self._sample()
         first, last = self._first, self._last
-        busy = machine_busy_seconds() - self._machine_start
-        steal = machine_steal_seconds() - self._steal_start
+        busy_now, steal_now = machine_seconds()
+        busy = busy_now - self._machine_start[0]
+        steal = steal_now - self._machine_start[1]
         if not (first and last):
             reason = "the target's process tree could not be read"
             return TreeUsage(None, None, None, self._alive, busy, steal, unknown_reason=reason)
