@@ -307,12 +307,7 @@ def locust_wrk_ratios(report: Report) -> dict[str, dict[str, float]]:
 def locust_wrk_sentences(report: Report) -> list[str]:
     out = []
     for mode, ratios in locust_wrk_ratios(report).items():
-        values = sorted(ratios.values())
-        median = (
-            values[len(values) // 2]
-            if len(values) % 2
-            else sum(values[len(values) // 2 - 1 : len(values) // 2 + 1]) / 2
-        )
+        median = statistics.median(ratios.values())
         each = ", ".join(f"{s} {_ratio(r)}" for s, r in ratios.items())
         out.append(
             f"{MODE_TITLE[mode]}: Locust reached {median:.2f} of wrk's requests/s (median over "
