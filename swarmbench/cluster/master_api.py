@@ -26,6 +26,10 @@ HTTP_TIMEOUT_S = 10.0
 WORKERS_TIMEOUT_S = 60.0
 #: Past the planned run: spawning, the final-report handshake, a slow stop.
 RESULT_GRACE_S = 60.0
+#: The master stops a run whose result nobody asked for this long (engine.run_lease): what a
+#: SIGKILLed bench, which cannot stop its run, leaves going. The bench asks every POLL_S; an
+#: answer can take up to HTTP_TIMEOUT_S from a master on a starved core.
+RUN_LEASE_S = 30.0
 POLL_S = 0.5
 IDLE_STATES = ("ready", "stopped")
 
@@ -47,6 +51,7 @@ class RemoteMaster:
     opener: urllib.request.OpenerDirector = field(default_factory=urllib.request.build_opener)
     #: per HTTP request (a Locust on a starved core answers late, not never)
     http_timeout_s: float = HTTP_TIMEOUT_S
+    run_lease_s: float = RUN_LEASE_S
 
     def _get(self, path: str) -> dict[str, Any]:
         with self.opener.open(self.url + path, timeout=self.http_timeout_s) as resp:
@@ -104,6 +109,7 @@ class RemoteMaster:
             ("rate", f"{spec.rate or 0:g}"),
             ("system", spec.system),
             ("run_id", spec.run_id),
+            ("run_lease", f"{self.run_lease_s:g}"),
         ]
         answer = self._post("/swarm", form)
         if not answer.get("success"):

@@ -30,7 +30,8 @@ Options (each with a SWARMBENCH_* environment variable): --rate, --latency-json,
 --metrics-bind, --run-id, --system, and security's --target-allowlist, --web-login-file,
 --web-allowed-hosts. In web mode --rate, --system and --run-id are also /swarm form fields, so
 one master takes a new rate, system and run id per run (the cluster bench's way in); what the
-form may set, and from where, is security's to say (web_guard).
+form may set, and from where, is security's to say (web_guard). --run-lease is a form field
+only in practice: a run whose starter stops asking for its result is stopped (run_lease).
 
 The plugin's further options (thresholds, HdrHistogram files, --target-metrics) are defined in
 plugin_options and acted on at the run's start and end (run_end).
@@ -60,7 +61,7 @@ from locust.runners import (
     WorkerRunner,
 )
 
-from swarmbench.engine import security
+from swarmbench.engine import run_lease, security
 from swarmbench.engine.cpu_meter import CpuMeter
 from swarmbench.engine.httpclient import BadURL, Endpoint
 from swarmbench.engine.latency import LatencyHistogram
@@ -190,6 +191,7 @@ def add_options(parser: Any) -> None:
         "--system", default="", metavar="NAME", env_var="SWARMBENCH_SYSTEM",
         help="system under test, a label for swarmbench_run_info",
     )  # fmt: skip
+    run_lease.add_option(group)
     security.add_options(group)
     add_plugin_options(parser)
 
@@ -239,7 +241,7 @@ def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
     if bind is not None:
         _start_exporter(environment, *bind)
     if kwargs.get("web_ui") is not None:
-        add_latency_route(environment, kwargs["web_ui"], lambda: _proc.runs)
+        add_latency_route(environment, kwargs["web_ui"], lambda: _proc.runs, _renew_lease)
         add_tab(kwargs["web_ui"], lambda: current_state(environment))
 
 
@@ -378,10 +380,19 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
         state.greenlets.append(gevent.spawn(_report_locally_every_interval, state, recorder))
     else:
         state.greenlets.append(gevent.spawn(_watch_workers, state, runner))
+    state.lease = run_lease.take(environment)
+    if state.lease is not None:
+        state.greenlets.append(gevent.spawn(run_lease.watch, state.lease, runner))
     url = target_metrics_url(environment.parsed_options)
     if url:
         state.target_cpu = TargetCpu(url)
         state.greenlets.append(gevent.spawn(_sample_target_cpu, state, state.target_cpu))
+
+
+def _renew_lease() -> None:
+    """GET /swarmbench/latency was asked for: the run's starter is still there."""
+    if _proc.state is not None and _proc.state.lease is not None:
+        _proc.state.lease.renew()
 
 
 def _missing(runner: Runner) -> set[str]:

@@ -20,12 +20,17 @@ LATENCY_ROUTE = "/swarmbench/latency"
 
 
 def add_latency_route(
-    environment: Environment, web_ui: Any, runs_started: Callable[[], int]
+    environment: Environment,
+    web_ui: Any,
+    runs_started: Callable[[], int],
+    asked: Callable[[], None],
 ) -> None:
-    """Serve `environment`'s last result on Locust's web UI (behind its auth, if enabled)."""
+    """Serve `environment`'s last result on Locust's web UI (behind its auth, if enabled);
+    `asked` is called on each request (it renews the run's lease, engine.run_lease)."""
 
     @web_ui.app.route(LATENCY_ROUTE)
     @web_ui.auth_required_if_enabled
     def latency() -> Response:
+        asked()
         result = stored_result(environment)
         return jsonify({"run": runs_started(), "finished": result is not None, "result": result})

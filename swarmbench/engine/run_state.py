@@ -22,6 +22,7 @@ from locust.env import Environment
 from swarmbench.engine.cpu_meter import CpuMeter
 from swarmbench.engine.hdr_export import IntervalLog
 from swarmbench.engine.latency import LatencyHistogram
+from swarmbench.engine.run_lease import Lease
 from swarmbench.engine.target_cpu import TargetCpu
 from swarmbench.engine.worker_report import NameKey, NameTally, WorkerReport, name_tally
 
@@ -69,6 +70,8 @@ class RunState:
     interval_log: IntervalLog | None = None
     #: the target's CPU per request, when --target-metrics names a collector
     target_cpu: TargetCpu | None = None
+    #: when the run's /swarm form set --run-lease: renewed by each GET of the result
+    lease: Lease | None = None
     _total: LatencyHistogram | None = field(default=None, repr=False)
 
     @property

@@ -11,8 +11,9 @@ anywhere, and any web page open while the user's SSH tunnel ran could do it. Her
   --web-allowed-hosts): a DNS name an attacker points at 127.0.0.1 is not one of them.
 - POST /swarm takes only the fields of Locust's form (users, spawn rate, host, run time, user
   classes, shape, profile), swarmbench's per-run options that name no file and no address
-  (rate, system, run id) and other plugins' options Locust shows in its form; every value is
-  checked by its option's own validator, and the host by the target allowlist when there is one.
+  (rate, system, run id, run lease) and other plugins' options Locust shows in its form; every
+  value is checked by its option's own validator, and the host by the target allowlist when
+  there is one.
   A refusal answers as Locust's own form errors do: {"success": false, "message": ...}.
 """
 
@@ -38,7 +39,7 @@ LOCUST_FORM_FIELDS = frozenset(
     {"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class", "profile"}
 )
 #: swarmbench's options a run may set from the form: none names a file or an address.
-SWARMBENCH_FORM_OPTIONS = frozenset({"rate", "system", "run_id"})
+SWARMBENCH_FORM_OPTIONS = frozenset({"rate", "system", "run_id", "run_lease"})
 #: Labels go to Prometheus and file names: short, printable, no markup.
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 _LABEL_OPTIONS = frozenset({"system", "run_id"})

@@ -139,6 +139,8 @@ def test_the_form_sets_no_path_no_address_and_no_foreign_host(master: Master) ->
         ({"host": "http://198.18.0.99:8080/"}, "not in the target allowlist"),
         ({"host": master.target, "system": "<script>"}, "system"),
         ({"host": master.target, "rate": "-1"}, "rate"),
+        ({"host": master.target, "run_lease": "-5"}, "run_lease"),
+        ({"host": master.target, "run_lease": "nan"}, "run_lease"),
         ({"host": master.target, "user_count": "1e9"}, "user_count"),
         ({"host": master.target, "user_classes": "NoSuchUser"}, "user_classes"),
     ):
