@@ -2,7 +2,9 @@
 
 At start, playbooks/cluster.yml provisions (idempotent: an up-to-date cluster changes nothing)
 with the run's first system and every system of the run shipped; each system switch reruns it
-limited to the targets. Load goes only to the `targets` group's first host, at its cluster
+limited to the targets. With --no-provision that first run is skipped (the cluster is as the
+last run of the playbook left it) and the first cell switches the target if it serves another
+system. Load goes only to the `targets` group's first host, at its cluster
 address, which must be where the playbook bound it (target_check, before the first cell).
 Locust cells drive the master's web API through an SSH tunnel, logged in (web_access);
 wrk and ab cells run on the first worker over SSH (swarmbench.cluster.loadgen). The target's CPU,
@@ -223,12 +225,25 @@ def _expected_workers(inv: Inventory) -> int:
     return total
 
 
-def opener(inv: Inventory) -> Any:
-    """A bench.BackendOpener for this inventory."""
+def _running_system(prom: PrometheusAPI, systems: list[str]) -> str:
+    """The run's system the target host serves now, or "" (none, or Prometheus cannot say)."""
+    for system in systems:
+        try:
+            if prom.query(queries.target_up_now(system)):
+                return system
+        except (PrometheusError, OSError):
+            return ""
+    return ""
+
+
+def opener(inv: Inventory, provision: bool = True) -> Any:
+    """A bench.BackendOpener for this inventory; provision=False (--no-provision) takes the
+    cluster as the last playbook run left it and switches the target only if it must."""
 
     @contextmanager
     def open_cluster(config: BenchConfig, rundir: Path) -> Iterator[Backend]:
         log_dir = rundir / "ansible"
+        log_dir.mkdir(parents=True, exist_ok=True)  # the tunnel's log too, provisioned or not
         # The user's registry and locustfile ride along on every run of the playbook: a switch
         # must not take them away (their absence would restart the master and workers).
         settings = {
@@ -239,15 +254,25 @@ def opener(inv: Inventory) -> Any:
             "common_user_locustfile": config.locustfile or "",
         }
         extra = ["-e", json.dumps(settings)]
-        first = config.systems[0]
-        run_playbook(inv, log_dir, "provision", "-e", f"system={first}", *extra)
+        system = config.systems[0]
+        if provision:
+            run_playbook(inv, log_dir, "provision", "-e", f"system={system}", *extra)
         target = inv.one("targets")
         port = int(inv.var(target, "targets_port", 8080))
-        check_target(inv, f"http://{inv.address(target)}:{port}/")
+        try:
+            check_target(inv, f"http://{inv.address(target)}:{port}/")
+        except UsageError as exc:
+            if provision:
+                raise
+            raise UsageError(f"{exc} (provisioned? run without --no-provision)") from None
         monitor = inv.one("monitor")
         port = int(inv.var(monitor, "monitor_prometheus_port", 9090))
         prom = PrometheusAPI(f"http://{inv.address(monitor)}:{port}")
+        if not provision:
+            # "": the first cell's target() switches to its system, as between systems.
+            system = _running_system(prom, list(config.systems))
+            log.info("provisioning skipped (--no-provision); serving now: %s", system or "none")
         with open_master(inv, log_dir, _expected_workers(inv)) as master:
-            yield ClusterBackend(inv, config, log_dir, master, prom, first, extra)
+            yield ClusterBackend(inv, config, log_dir, master, prom, system, extra)
 
     return open_cluster

@@ -178,6 +178,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "instead of this machine: the playbook provisions them, load goes to the targets "
         "group only; --target-host, --workers and CPU placement do not apply",
     )
+    place.add_argument(
+        "--no-provision",
+        action="store_true",
+        help="with --inventory: skip the playbook's run at the start and use the cluster as "
+        "the last `ansible-playbook playbooks/cluster.yml` left it (the target is still "
+        "switched between systems); not with --targets or --locustfile, which it ships",
+    )
     checks = parser.add_argument_group("pass or fail (for CI): exit 1 naming each miss")
     checks.add_argument(
         "--threshold",
@@ -281,7 +288,27 @@ def _local_urls(config: BenchConfig) -> None:
                 ) from None
 
 
+def _no_provision(args: argparse.Namespace) -> None:
+    if not args.no_provision:
+        return
+    if args.inventory is None:
+        raise UsageError(
+            "--no-provision is for a cluster (--inventory): locally nothing is provisioned"
+        )
+    shipped = [
+        name
+        for name, value in (("--targets", args.targets), ("--locustfile", args.locustfile))
+        if value
+    ]
+    if shipped:
+        raise UsageError(
+            f"--no-provision with {' and '.join(shipped)}: provisioning ships them to the hosts; "
+            "drop --no-provision"
+        )
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    _no_provision(args)
     inv = inventory.load(args.inventory) if args.inventory is not None else None
     if inv is None:
         _loopback(args.target_host)
@@ -323,7 +350,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         where = f"target on CPU {list(placement.target)}, generators on CPU "
         where += str(list(placement.generator))
     else:
-        opener = cluster_backend.opener(inv)
+        opener = cluster_backend.opener(inv, provision=not args.no_provision)
         where = f"cluster {args.inventory}: target {inv.one('targets')}, master {inv.one('master')}"
     header = f"swarmbench bench: {len(config.cells())} cells -> {out}; {where}"
     describe = {"backend": "local"} if inv is None else cluster_backend.describe(inv)

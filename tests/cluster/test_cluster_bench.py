@@ -1,8 +1,9 @@
 """`swarmbench bench --inventory`: the matrix over the five namespaced hosts, and its bad input.
 
 Shares the session's hosts: runs after test_cluster_states.py (conftest.ORDER), which leaves
-every service stopped; each bench provisions the cluster as it needs. Bad input first: those
-must leave the hosts as they were.
+every service stopped; each bench provisions the cluster as it needs, except the stopped
+benches at the end, which share one provisioning (`running`) and skip their own
+(--no-provision). Bad input first: those must leave the hosts as they were.
 """
 
 from __future__ import annotations
@@ -193,9 +194,22 @@ def _wrk_on(cluster: hosts.Cluster, host: str) -> bool:
     return cluster.ssh(host, "pgrep -x wrk", timeout=30).returncode == 0
 
 
+@pytest.fixture(scope="module")
+def running(cluster: hosts.Cluster, ansible: hosts.Ansible) -> None:
+    """The cluster provisioned and serving rust-std, for the benches run with --no-provision."""
+    proc, _ = ansible.playbook(hosts.write_inventory(cluster), "-e", "system=rust-std")
+    assert proc.returncode == 0, hosts.output(proc)[-6000:]
+
+
+def _ansible_logs(out: Path) -> list[str]:
+    """The playbook runs a bench made, by name (provision, switch-SYSTEM; not the tunnel)."""
+    names = (p.stem for p in (out / "ansible").glob("*.log"))
+    return sorted(n for n in names if n == "provision" or n.startswith("switch-"))
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
 def test_a_stopped_bench_leaves_no_wrk_on_the_worker(
-    cluster: hosts.Cluster, tmp_path: Path, sig: signal.Signals
+    cluster: hosts.Cluster, running: None, tmp_path: Path, sig: signal.Signals
 ) -> None:
     """Ctrl-C, or SIGKILL (the reaper stops the local ssh), during a wrk cell run over SSH on
     the first worker host: wrk there stops too, and nothing of the bench runs here."""
@@ -204,7 +218,7 @@ def test_a_stopped_bench_leaves_no_wrk_on_the_worker(
     env = {**hosts.ansible_env(cluster), "PYTHONPATH": str(hosts.ROOT), OWNER_VAR: token}
     cmd = [*SWARMBENCH, "bench", "--inventory", str(hosts.write_inventory(cluster))]
     cmd += ["--out", str(tmp_path / "run"), "--systems", "rust-std", "--keepalive", "on"]
-    cmd += ["--generators", "wrk", "--duration", "2m", "--warmup", "1s"]
+    cmd += ["--generators", "wrk", "--duration", "2m", "--warmup", "1s", "--no-provision"]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=hosts.ROOT, env=env
     )
@@ -221,6 +235,7 @@ def test_a_stopped_bench_leaves_no_wrk_on_the_worker(
             time.sleep(1)
         assert not _wrk_on(cluster, worker), "wrk still runs on the worker host"
         assert not owned_after(token, 20)
+        assert _ansible_logs(tmp_path / "run") == []  # rust-std was up: no playbook at all
     finally:
         kill_owned(token)
         if proc.poll() is None:
@@ -234,17 +249,28 @@ def _master_state(cluster: hosts.Cluster) -> str | None:
     return json.loads(proc.stdout).get("state") if proc.returncode == 0 else None
 
 
+#: How long a Locust run outlives a SIGKILLed bench at most: the bench's lease (master_api),
+#: the master's check of it, and this test's one-second polls.
+LEASE_END_S = 30 + 10
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
 def test_a_stopped_bench_stops_the_masters_locust_run(
-    cluster: hosts.Cluster, tmp_path: Path
+    cluster: hosts.Cluster, running: None, tmp_path: Path, sig: signal.Signals
 ) -> None:
     """Ctrl-C during a Locust cell, which the long-running master drives on the worker hosts:
     the bench stops that run through the master's API before it goes (the master and its
-    workers are services and stay up, idle), and nothing of the bench runs here."""
-    token = f"cluster-locust-{tmp_path}"
+    workers are services and stay up, idle), and nothing of the bench runs here. A SIGKILLed
+    bench cannot: the master stops the run once its lease is over (engine.run_lease).
+
+    The cluster serves rust-std (`running`) and the bench wants node-std: without
+    provisioning it still switches the target, once."""
+    token = f"cluster-locust-{sig.name}-{tmp_path}"
     env = {**hosts.ansible_env(cluster), "PYTHONPATH": str(hosts.ROOT), OWNER_VAR: token}
     cmd = [*SWARMBENCH, "bench", "--inventory", str(hosts.write_inventory(cluster))]
-    cmd += ["--out", str(tmp_path / "run"), "--systems", "rust-std", "--keepalive", "on"]
+    cmd += ["--out", str(tmp_path / "run"), "--systems", "node-std", "--keepalive", "on"]
     cmd += ["--generators", "locust", "--duration", "2m", "--warmup", "1s", "--users", "4"]
+    cmd += ["--no-provision"]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=hosts.ROOT, env=env
     )
@@ -254,15 +280,19 @@ def test_a_stopped_bench_stops_the_masters_locust_run(
             assert proc.poll() is None, proc.communicate()[1][-3000:]
             assert time.monotonic() < deadline, "the master never ran the cell"
             time.sleep(1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 130, stderr[-3000:]
+        assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), stderr
         assert "Traceback" not in stderr
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + (30 if sig == signal.SIGINT else LEASE_END_S)
         while _master_state(cluster) in ("spawning", "running") and time.monotonic() < deadline:
             time.sleep(1)
         assert _master_state(cluster) == "stopped"
         assert not owned_after(token, 20)
+        # No provisioning; a switch from rust-std, which SIGINT's run (the first) finds up.
+        switched = ["switch-node-std"]
+        allowed = [switched] if sig == signal.SIGINT else [[], switched]
+        assert _ansible_logs(tmp_path / "run") in allowed
     finally:
         kill_owned(token)
         if proc.poll() is None:

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.cluster
 
 TARGET = "target1"
 TARGET_PORT = 8080
+MASTER = hosts.GROUPS["master"][0]
 
 
 def _locust_processes(cluster: hosts.Cluster, name: str) -> list[str]:
@@ -50,18 +51,38 @@ def test_stopping_the_worker_hosts_stops_all_their_workers(
     inventory = hosts.write_inventory(cluster)
     with inventory.open("a") as more:
         more.write("\n[stopping]\n" + "".join(f"{n} cluster_state=stopped\n" for n in workers))
-    proc, _ = ansible.playbook(inventory)
+    # The workers alone do not know the master's address: one line says so, not Jinja.
+    proc, _ = ansible.playbook(inventory, "--limit", ",".join(["localhost", *workers]))
+    assert proc.returncode != 0
+    assert f"or add {MASTER} to --limit" in hosts.output(proc), hosts.output(proc)[-3000:]
+    for name in workers:
+        assert len(_locust_processes(cluster, name)) == 2, name  # nothing stopped before it
+    # The target's and the monitor's half of a whole run (checked unchanged by
+    # test_provision_twice_second_run_changes_nothing) would add about a minute each time.
+    limit = ("--limit", ",".join(["localhost", MASTER, *workers]))
+    proc, _ = ansible.playbook(inventory, *limit)
     assert proc.returncode == 0, hosts.output(proc)[-6000:]
     for name in workers:
         assert _locust_processes(cluster, name) == [], name
     assert _master_workers(cluster, {}) == {}
 
-    proc, _ = ansible.playbook(hosts.write_inventory(cluster))
+    proc, _ = ansible.playbook(hosts.write_inventory(cluster), *limit)
     assert proc.returncode == 0, hosts.output(proc)[-6000:]
     one_each = dict.fromkeys(workers, 1)
     assert _master_workers(cluster, one_each) == one_each
     for name in workers:  # workers_processes=1: the parent and the worker it forked
         assert len(_locust_processes(cluster, name)) == 2, _locust_processes(cluster, name)
+
+
+def test_a_run_limited_to_the_monitor_names_the_hosts_it_needs(
+    cluster: hosts.Cluster, ansible: hosts.Ansible, provisioned: hosts.Provisioning
+) -> None:
+    monitor = hosts.GROUPS["monitor"][0]
+    proc, _ = ansible.playbook(hosts.write_inventory(cluster), "--limit", f"localhost,{monitor}")
+    assert proc.returncode != 0
+    text = hosts.output(proc)
+    assert "Prometheus scrapes every host" in text, text[-3000:]
+    assert f"{MASTER}, " in text and "add them to --limit" in text, text[-3000:]
 
 
 def test_switching_the_system_restarts_only_the_target(
