@@ -227,6 +227,9 @@ def on_init(environment: Environment, runner: Runner, **kwargs: Any) -> None:
             _fail(f"--host {exc}")
     elif opts is not None and opts.headless:
         _fail("--host is required, e.g. --host http://127.0.0.1:8080/")
+    if opts is not None and opts.headless and getattr(opts, "run_lease", 0):
+        # Nothing could renew it: the run would just stop after S seconds.
+        _fail(f"{run_lease.OPTION} is for web mode, where GET /swarmbench/latency renews it")
     _proc.state = RunState(environment)
     try:
         bind = parse_bind(getattr(opts, "metrics_bind", "") or "")
