@@ -192,8 +192,8 @@ def test_bench_unknown_system(cluster: hosts.Cluster, tmp_path: Path) -> None:
     assert _services_running(cluster) == before
 
 
-def _wrk_on(cluster: hosts.Cluster, host: str) -> bool:
-    return cluster.ssh(host, "pgrep -x wrk", timeout=30).returncode == 0
+def _tool_on(cluster: hosts.Cluster, host: str, tool: str) -> bool:
+    return cluster.ssh(host, f"pgrep -x {tool}", timeout=30).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -209,33 +209,35 @@ def _ansible_logs(out: Path) -> list[str]:
     return sorted(n for n in names if n == "provision" or n.startswith("switch-"))
 
 
+@pytest.mark.parametrize("tool", ["wrk", "ab"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
-def test_a_stopped_bench_leaves_no_wrk_on_the_worker(
-    cluster: hosts.Cluster, running: None, tmp_path: Path, sig: signal.Signals
+def test_a_stopped_bench_leaves_no_load_tool_on_the_worker(
+    cluster: hosts.Cluster, running: None, tmp_path: Path, sig: signal.Signals, tool: str
 ) -> None:
-    """Ctrl-C, or SIGKILL (the reaper stops the local ssh), during a wrk cell run over SSH on
-    the first worker host: wrk there stops too, and nothing of the bench runs here."""
+    """Ctrl-C, or SIGKILL (the reaper stops the local ssh), during a wrk or ab cell run over
+    SSH on the first worker host: the tool there stops too, and nothing of the bench runs
+    here."""
     worker = hosts.GROUPS["workers"][0]
-    token = f"cluster-{sig.name}-{tmp_path}"
+    token = f"cluster-{tool}-{sig.name}-{tmp_path}"
     env = {**hosts.ansible_env(cluster), "PYTHONPATH": str(hosts.ROOT), OWNER_VAR: token}
     cmd = [*SWARMBENCH, "bench", "--inventory", str(hosts.write_inventory(cluster))]
     cmd += ["--out", str(tmp_path / "run"), "--systems", "rust-std", "--keepalive", "on"]
-    cmd += ["--generators", "wrk", "--duration", "2m", "--warmup", "1s", "--no-provision"]
+    cmd += ["--generators", tool, "--duration", "2m", "--warmup", "1s", "--no-provision"]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=hosts.ROOT, env=env
     )
     try:
         deadline = time.monotonic() + BENCH_TIMEOUT_S
-        while not _wrk_on(cluster, worker):
+        while not _tool_on(cluster, worker, tool):
             assert proc.poll() is None, proc.communicate()[1][-3000:]
-            assert time.monotonic() < deadline, "wrk never ran on the worker host"
+            assert time.monotonic() < deadline, f"{tool} never ran on the worker host"
             time.sleep(1)
         proc.send_signal(sig)
         proc.communicate(timeout=60)
         deadline = time.monotonic() + 30
-        while _wrk_on(cluster, worker) and time.monotonic() < deadline:
+        while _tool_on(cluster, worker, tool) and time.monotonic() < deadline:
             time.sleep(1)
-        assert not _wrk_on(cluster, worker), "wrk still runs on the worker host"
+        assert not _tool_on(cluster, worker, tool), f"{tool} still runs on the worker host"
         assert not owned_after(token, 20)
         assert _ansible_logs(tmp_path / "run") == []  # rust-std was up: no playbook at all
     finally:
