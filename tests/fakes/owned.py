@@ -11,6 +11,7 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Callable
 
 import psutil
 
@@ -22,23 +23,29 @@ def owned_env(token: str) -> dict[str, str]:
     return dict(os.environ, **{OWNER_VAR: token})
 
 
-def owned_processes(token: str) -> list[psutil.Process]:
-    """Processes alive now whose environment carries `token` (zombies excluded)."""
+def owned_processes(
+    token: str, ignore: Callable[[psutil.Process], bool] | None = None
+) -> list[psutil.Process]:
+    """Processes alive now whose environment carries `token` (zombies excluded), those
+    `ignore` picks aside (a test that set the token in its own environment, say)."""
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get(OWNER_VAR) == token:
+            owned = proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get(OWNER_VAR) == token
+            if owned and (ignore is None or not ignore(proc)):
                 found.append(proc)
         except psutil.Error:
             continue
     return found
 
 
-def owned_after(token: str, within_s: float) -> list[psutil.Process]:
+def owned_after(
+    token: str, within_s: float, ignore: Callable[[psutil.Process], bool] | None = None
+) -> list[psutil.Process]:
     """What still carries `token` once it is all gone or `within_s` has passed: a stopped
     command's children take a moment to exit."""
     deadline = time.monotonic() + within_s
-    while (left := owned_processes(token)) and time.monotonic() < deadline:
+    while (left := owned_processes(token, ignore)) and time.monotonic() < deadline:
         time.sleep(0.2)
     return left
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from fakes.owned import OWNER_VAR, owned_processes
+from fakes.owned import OWNER_VAR, owned_after, owned_processes
 
 from swarmbench.cluster import inventory
 from swarmbench.cluster.playbook import run_playbook
@@ -39,19 +39,12 @@ def test_a_timed_out_playbook_keeps_its_log_and_leaves_nothing(
         assert log.read_text().startswith("$ ")  # the command, and whatever it said in time
         # A process the stop had to SIGKILL at its end takes a moment to go: in a full suite
         # one was seen still running just after run_playbook returned.
-        deadline = time.monotonic() + LEFTOVER_WAIT_S
-        while (leftovers := _theirs(token)) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        leftovers = owned_after(token, LEFTOVER_WAIT_S, ignore=_ours)
         assert not leftovers, [p.cmdline() for p in leftovers]
     finally:
         monkeypatch.delenv(OWNER_VAR)
-        for proc in _theirs(token):
+        for proc in owned_processes(token, ignore=_ours):
             proc.kill()
-
-
-def _theirs(token: str) -> list[psutil.Process]:
-    """What ansible-playbook started and left, this test's own processes aside."""
-    return [p for p in owned_processes(token) if not _ours(p)]
 
 
 def _ours(proc: psutil.Process) -> bool:
