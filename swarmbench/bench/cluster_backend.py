@@ -18,7 +18,7 @@ import logging
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,7 +225,7 @@ def _expected_workers(inv: Inventory) -> int:
     return total
 
 
-def _running_system(prom: PrometheusAPI, systems: list[str]) -> str:
+def _running_system(prom: PrometheusAPI, systems: Iterable[str]) -> str:
     """The run's system the target host serves now, or "" (none, or Prometheus cannot say)."""
     for system in systems:
         try:
@@ -270,7 +270,7 @@ def opener(inv: Inventory, provision: bool = True) -> Any:
         prom = PrometheusAPI(f"http://{inv.address(monitor)}:{port}")
         if not provision:
             # "": the first cell's target() switches to its system, as between systems.
-            system = _running_system(prom, list(config.systems))
+            system = _running_system(prom, config.systems)
             log.info("provisioning skipped (--no-provision); serving now: %s", system or "none")
         with open_master(inv, log_dir, _expected_workers(inv)) as master:
             yield ClusterBackend(inv, config, log_dir, master, prom, system, extra)
