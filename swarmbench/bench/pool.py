@@ -9,6 +9,7 @@ exits is restarted, verified again, and its cell is told.
 
 from __future__ import annotations
 
+import time
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from swarmbench.generators.runner import by_name
 from swarmbench.generators.spec import LoadSpec
 from swarmbench.targets.registry import Target
 from swarmbench.targets.verify import deviations, verify
+from swarmbench.telemetry.metrics import SCRAPE_SETTLE_S
 
 
 class TargetFailed(Exception):
@@ -36,9 +38,18 @@ class Running:
     #: one decides which cells make sense)
     deviating: frozenset[str] = frozenset()
     warmed: set[bool] = field(default_factory=set)
-    #: a warm-up just ran: the next window must start a scrape later, or Prometheus' reading
-    #: of it would include the warm-up's CPU
-    just_warmed: bool = False
+    #: when the last load on this server (a round or a warm-up) ended
+    loaded_until: float = 0.0
+
+    def wait_quiet(self) -> None:
+        """Wait until a scrape has landed since the last load on this server ended.
+
+        Prometheus reads a window's CPU at the last scrape before each edge, up to a second
+        off the edge: a load that starts sooner after another on the same server puts its
+        CPU in the other's reading. Interleaved rounds of two systems come back to the same
+        server after one other round, which can be shorter than a scrape.
+        """
+        time.sleep(max(0.0, self.loaded_until + SCRAPE_SETTLE_S - time.time()))
 
 
 @dataclass
@@ -91,7 +102,7 @@ class TargetPool:
         running.warmed.add(spec.keepalive)
         if self.warmup_s <= 0:
             return
-        running.just_warmed = True
+        running.wait_quiet()
         warm = replace(
             spec, url=running.handle.url, duration_s=self.warmup_s, requests=None, rate=None
         )
@@ -102,6 +113,8 @@ class TargetPool:
             )
         except RuntimeError as exc:
             raise TargetFailed(f"warm-up: {exc}") from None
+        finally:
+            running.loaded_until = time.time()
 
     def release(self, system: str) -> None:
         found = self.running.pop(system, None)

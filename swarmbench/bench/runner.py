@@ -36,7 +36,6 @@ from swarmbench.results import (
     RunDir,
     new_run_record,
 )
-from swarmbench.telemetry.metrics import SCRAPE_SETTLE_S
 from swarmbench.telemetry.sampler import TreeUsage
 from swarmbench.util import atomic
 from swarmbench.util.pinning import Placement
@@ -120,7 +119,6 @@ class PhaseRunner:
     cells: dict[CellKey, CellResult] = field(default_factory=dict)
     pool: TargetPool = field(init=False)
     readback: Readback = field(init=False)
-    last_system: str | None = None
 
     def __post_init__(self) -> None:
         work = self.rundir.path / "work"
@@ -260,17 +258,19 @@ class PhaseRunner:
             try:
                 run = self.backend.run_generator(generator, spec, workdir)
             except RuntimeError as exc:
+                running.loaded_until = time.time()
                 usage = sampler.stop()
                 if last or usage.alive is False or not running.handle.alive():
                     raise CellFailed(str(exc)) from None
                 why: str | None = f"the generator gave no result ({exc})"
             else:
+                running.loaded_until = time.time()
                 usage = sampler.stop()
                 why = rounds.cut_short(run, spec)
                 if why is None or last or usage.alive is False:
-                    return run, usage, [start, time.time()]
+                    return run, usage, [start, running.loaded_until]
             cell.events.append({"event": "round-retried", "round": item.round + 1, "why": why})
-            time.sleep(SCRAPE_SETTLE_S)
+            running.wait_quiet()
         raise AssertionError("the last try returns or raises")
 
     def _prepare(
@@ -286,17 +286,10 @@ class PhaseRunner:
             if found is not None:
                 cell.verification = found.verification
         _check_sense(key, running)
-        settled_at = time.time()
-        if self.last_system == key.system or running.just_warmed:
-            # The same system back to back (or right after its warm-up): one scrape between
-            # the two keeps Prometheus' reading of this window to this window's CPU.
-            settled_at += SCRAPE_SETTLE_S
-            running.just_warmed = False
-        self.last_system = key.system
         # Earlier rounds' windows are scraped by now (the start and warm-up took that long):
         # read them before this round's load, so a Prometheus lost during it keeps them.
         self._write(self.readback.ready())
-        time.sleep(max(0.0, settled_at - time.time()))
+        running.wait_quiet()
         return running, replace(spec, url=running.handle.url, metrics_bind=self.backend.locust_bind)
 
     def _write(self, changed: list[CellResult]) -> None:
