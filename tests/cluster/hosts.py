@@ -132,6 +132,17 @@ class Cluster:
         pidfiles = self.ssh(host, "ls /run/swarmbench 2>/dev/null").stdout.split()
         return {name.removesuffix(".pid") for name in pidfiles}
 
+    def firewall(self, host: str) -> list[str]:
+        """swarmbench's firewall on a host: its loaded tables (swarmbench_ROLE), their files
+        (ROLE.nft) and, on a systemd host, its boot unit's file."""
+        probe = self.ssh(
+            host,
+            "nft list tables; ls /opt/swarmbench/firewall; "
+            "ls /etc/systemd/system/swarmbench-firewall.service",
+        )
+        words = probe.stdout.split()
+        return [word for word in words if "swarmbench" in word or word.endswith(".nft")]
+
 
 def veth_name(namespace: str) -> str:
     """The host end of a namespace's link: 15 characters at most, as Linux allows (with a

@@ -1,5 +1,6 @@
 """playbooks/cluster.yml changing a provisioned cluster's state: stopping the worker hosts
-(and starting them again), switching the target's system, cluster_state=stopped.
+(and starting them again), switching the target's system, cluster_state=stopped (with the
+firewall turned off).
 
 Runs after the tests that read the session's provisioning as it is (conftest.ORDER), in file
 order: the last test leaves every service stopped (each bench provisions again).
@@ -105,14 +106,33 @@ def test_switching_the_system_restarts_only_the_target(
     assert (hosts.ROOT / "deploy" / "targets" / "node-std" / "server.js").exists()
 
 
-def test_cluster_state_stopped_stops_every_service(
+#: A table of somebody else's on a host: a playbook run leaves it as it is.
+FOREIGN_TABLE = "inet someone_else"
+
+
+def test_cluster_state_stopped_with_the_firewall_off_leaves_no_service_and_no_table(
     cluster: hosts.Cluster, ansible: hosts.Ansible, provisioned: hosts.Provisioning
 ) -> None:
-    proc, seconds = ansible.playbook(
-        hosts.write_inventory(cluster), "-e", "system=node-std", "-e", "cluster_state=stopped"
-    )
-    print(f"\nstopping the cluster took {seconds:.1f} s")
-    assert proc.returncode == 0, hosts.output(proc)[-6000:]
+    """cluster_state=stopped stops every service. The same run turns the firewall off
+    (common_firewall_enabled=false), which removes every table swarmbench loaded, its files
+    and its boot unit, and no other table. (One playbook run for both: each costs a minute.)"""
+    names = [name for group in hosts.GROUPS.values() for name in group]  # the provisioned
+    assert all(cluster.firewall(name) for name in names)  # with the firewall on
+    assert cluster.ssh(TARGET, f"nft add table {FOREIGN_TABLE}").returncode == 0
+    try:
+        proc, seconds = ansible.playbook(
+            hosts.write_inventory(cluster),
+            *("-e", "system=node-std", "-e", "cluster_state=stopped"),
+            *("-e", "common_firewall_enabled=false"),
+        )
+        print(f"\nstopping the cluster took {seconds:.1f} s")
+        assert proc.returncode == 0, hosts.output(proc)[-6000:]
+        for name in names:
+            assert cluster.firewall(name) == [], name
+        tables = cluster.ssh(TARGET, "nft list tables").stdout
+        assert f"table {FOREIGN_TABLE}" in tables, tables
+    finally:
+        cluster.ssh(TARGET, f"nft delete table {FOREIGN_TABLE}")
     for name in cluster.hosts:
         # Each host has its own PID namespace: what runs there is sshd (PID 1, or under systemd),
         # systemd's own daemons on a systemd host, and this probe.
