@@ -3,9 +3,11 @@
 A benchmark tool for the master, not a test double. Every simulated worker owns a real
 `locust.rpc.zmqrpc.Client` (its own identity, ZeroMQ context and socket) and sends what a
 `WorkerRunner` sends: client_ready, a heartbeat every HEARTBEAT_INTERVAL with state, CPU and
-memory, spawning / spawning_complete on spawn, a stats report every WORKER_REPORT_INTERVAL
-(Locust's StatsEntry serialisation plus swarmbench's payload built by worker_report), a final
-report on swarmbench_freeze, client_stopped / client_ready on stop, and leaves on quit.
+memory, spawning / spawning_complete on spawn (only spawning for a spawn dated at or before
+the last taken or the freeze, which a worker with the plugin discards), a stats report every
+WORKER_REPORT_INTERVAL (Locust's StatsEntry serialisation plus swarmbench's payload built by
+worker_report), a final report on swarmbench_freeze, client_stopped / client_ready on stop,
+and leaves on quit.
 
 The load itself is not generated: each report carries one of a few pre-drawn intervals (a
 realistic lognormal latency spread at --rate-per-worker, split evenly over --names request
@@ -44,6 +46,7 @@ from swarmbench.capacity import master_bench
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.worker_report import (
     FREEZE_MESSAGE,
+    FREEZE_TIMESTAMP_KEY,
     HISTOGRAMS_PER_REPORT,
     REPORT_KEY,
     histograms_to_send,
@@ -272,6 +275,8 @@ class SimWorker:
         self.state = runners.STATE_INIT
         self.users = 0
         self.frozen = False
+        #: the date of the last spawn message taken, or of the freeze if later
+        self.spawns_before = 0.0
         self.tally = Tally()
         #: per request name: intervals whose histograms have not travelled yet, and for how
         #: many reports they have waited
@@ -299,6 +304,11 @@ class SimWorker:
                 self.tally.rtt_s.append((sent, time.monotonic() - at))
         elif msg.type == "spawn":
             self.client.send(Message("spawning", None, self.id))
+            # Locust's worker discards a spawn dated at or before the last it took, and the
+            # plugin makes the freeze's date that date (engine.hooks._refuse_spawns_before).
+            if msg.data["timestamp"] <= self.spawns_before:
+                return
+            self.spawns_before = msg.data["timestamp"]
             if self.state not in (runners.STATE_RUNNING, runners.STATE_SPAWNING):
                 self.frozen = False  # a new test: Locust's worker fires test_start here
             counts = dict(msg.data["user_classes_count"])
@@ -307,6 +317,9 @@ class SimWorker:
             data = {"user_classes_count": counts, "user_count": self.users}
             self.client.send(Message("spawning_complete", data, self.id))
         elif msg.type == FREEZE_MESSAGE:
+            frozen_at = msg.data.get(FREEZE_TIMESTAMP_KEY) if isinstance(msg.data, dict) else None
+            if isinstance(frozen_at, int | float):
+                self.spawns_before = max(self.spawns_before, frozen_at)
             self.frozen = True
             self._send_stats(final=True)
         elif msg.type == "stop":

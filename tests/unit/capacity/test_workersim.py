@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from locust.rpc import Message
+from locust.rpc import Message, zmqrpc
 
 from swarmbench.capacity import workersim
+from swarmbench.engine import worker_report
 
 
 @pytest.mark.parametrize("names", [1, 10])
@@ -39,3 +40,42 @@ def test_a_merged_delta_is_encoded_once_and_is_the_merge_of_its_intervals(
     assert delta == workersim._merged_delta(pending)
     assert templates.delta(list(pending)) is delta
     assert templates.delta(pending[:1]) == pending[0].latency.encode_delta()
+
+
+def _received(master: zmqrpc.Server) -> list[str]:
+    """The types of the messages the master has received, once none arrives for 0.2 s."""
+    types = []
+    while master.socket.poll(200):
+        types.append(master.recv_from_client()[1].type)
+    return types
+
+
+def test_a_spawn_dated_before_the_last_taken_or_the_freeze_is_discarded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As a real worker with the plugin: Locust discards a spawn dated at or before the last it
+    took, and the freeze's date becomes that date (a spawn the master sent late, after the run
+    ended, starts nothing). Each spawn is still answered "spawning", as Locust's worker does."""
+    monkeypatch.setattr(workersim, "TEMPLATES", 1)
+    templates = workersim.Templates(workersim.draw_intervals(7, 100, 1))
+    master = zmqrpc.Server("127.0.0.1", 0)
+    worker = workersim.SimWorker("127.0.0.1", master.port, "sim_0", templates)
+
+    def spawn(at: float, users: int) -> list[str]:
+        data = {"timestamp": at, "user_classes_count": {"HttpUser": users}}
+        worker._handle(Message("spawn", data, "master"))
+        return _received(master)
+
+    try:
+        taken, discarded = ["spawning", "spawning_complete"], ["spawning"]
+        assert spawn(100.0, 4) == taken and worker.users == 4
+        assert spawn(100.0, 9) == discarded and worker.users == 4  # the same date
+        assert spawn(99.0, 9) == discarded and worker.users == 4  # older
+        freeze = {worker_report.FREEZE_TIMESTAMP_KEY: 200.0}
+        worker._handle(Message(worker_report.FREEZE_MESSAGE, freeze, "master"))
+        assert _received(master) == ["stats"]  # the final report
+        assert spawn(150.0, 9) == discarded and worker.users == 4  # built before the freeze
+        assert spawn(201.0, 9) == taken and worker.users == 9  # the next run's
+    finally:
+        worker.client.close(linger=0)
+        master.close(linger=0)
