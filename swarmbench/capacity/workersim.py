@@ -46,9 +46,9 @@ from swarmbench.capacity import master_bench
 from swarmbench.engine.latency import LatencyHistogram
 from swarmbench.engine.worker_report import (
     FREEZE_MESSAGE,
-    FREEZE_TIMESTAMP_KEY,
     HISTOGRAMS_PER_REPORT,
     REPORT_KEY,
+    frozen_at,
     histograms_to_send,
     payload,
 )
@@ -317,9 +317,9 @@ class SimWorker:
             data = {"user_classes_count": counts, "user_count": self.users}
             self.client.send(Message("spawning_complete", data, self.id))
         elif msg.type == FREEZE_MESSAGE:
-            frozen_at = msg.data.get(FREEZE_TIMESTAMP_KEY) if isinstance(msg.data, dict) else None
-            if isinstance(frozen_at, int | float):
-                self.spawns_before = max(self.spawns_before, frozen_at)
+            frozen = frozen_at(msg.data)
+            if frozen is not None:
+                self.spawns_before = max(self.spawns_before, frozen)
             self.frozen = True
             self._send_stats(final=True)
         elif msg.type == "stop":

@@ -80,6 +80,7 @@ from swarmbench.engine.worker_report import (
     REPORT_KEY,
     NameKey,
     NameTally,
+    frozen_at,
     read_report,
 )
 from swarmbench.errors import UsageError
@@ -322,11 +323,11 @@ def _refuse_spawns_before(runner: WorkerRunner, freeze: Any) -> None:
     the master's clock like the spawns', becomes that date. A later run's spawns, built after
     the freeze, are taken as usual.
     """
-    frozen_at = freeze.get(FREEZE_TIMESTAMP_KEY) if isinstance(freeze, dict) else None
-    if isinstance(frozen_at, int | float):
+    frozen = frozen_at(freeze)
+    if frozen is not None:
         last = getattr(runner, "last_received_spawn_timestamp", 0)
         # A float, as Locust itself stores the spawn's (its `= 0` start makes mypy say int).
-        runner.last_received_spawn_timestamp = max(last, frozen_at)  # type: ignore[assignment]
+        runner.last_received_spawn_timestamp = max(last, frozen)  # type: ignore[assignment]
 
 
 def _on_users(environment: Environment, msg: Message, **_kwargs: Any) -> None:

@@ -101,6 +101,12 @@ class WorkerReport:
 Key = TypeVar("Key", str, NameKey)
 
 
+def frozen_at(data: Any) -> float | None:
+    """The master's time in a freeze message's data; None when the data carries none."""
+    value = data.get(FREEZE_TIMESTAMP_KEY) if isinstance(data, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
 def histograms_to_send(waiting: Mapping[Key, int], *, final: bool, limit: int | None) -> set[Key]:
     """Of the names holding samples (name -> reports it has waited), those whose histograms
     travel now: all when `final` or without a limit, else the `limit` that waited longest
