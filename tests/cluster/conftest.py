@@ -73,7 +73,7 @@ def cluster() -> Iterator[hosts.Cluster]:
     reason = hosts.available()
     if reason:
         pytest.skip(reason)
-    names = [name for group in hosts.GROUPS.values() for name in group]
+    names = list(hosts.INVENTORY_HOSTS)
     no_systemd = hosts.systemd_unavailable()
     if no_systemd:
         print(f"\ncluster: every host runs sshd alone, no systemd host: {no_systemd}")
@@ -102,7 +102,7 @@ def provisioned(cluster: hosts.Cluster, ansible: hosts.Ansible) -> hosts.Provisi
     Tests that change the cluster's state run after those that read it (ORDER)."""
     inventory = hosts.write_inventory(cluster)
     proc, seconds = ansible.playbook(inventory)
-    count = sum(len(names) for names in hosts.GROUPS.values())
+    count = len(hosts.INVENTORY_HOSTS)
     print(f"\nprovisioning {count} fresh hosts took {seconds:.1f} s (goal < 180 s)")
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"[-6000:]
     return hosts.Provisioning(inventory, proc, seconds)

@@ -530,6 +530,9 @@ GROUPS = {
     "targets": ["target1"],
     "monitor": ["monitor1"],
 }
+#: Every host of GROUPS, in that order: the hosts a provisioning reaches (the session may have
+#: others, in no group).
+INVENTORY_HOSTS = [name for group in GROUPS.values() for name in group]
 #: Hosts that boot systemd where the machine can (systemd_unavailable()): the playbook then runs
 #: their services as systemd units, the others' with start-stop-daemon.
 SYSTEMD_HOSTS = frozenset({"worker2", "target1"})

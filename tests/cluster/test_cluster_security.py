@@ -41,11 +41,6 @@ HERE = Path(__file__).parent
 RSS_GROWTH_BOUND_MB = 64
 
 
-def _provisioned_hosts() -> list[str]:
-    """The hosts of the inventory's groups (the session may have others, in no group)."""
-    return [name for group in hosts.GROUPS.values() for name in group]
-
-
 @pytest.fixture(scope="module")
 def master(
     provisioned: hosts.Provisioning, tmp_path_factory: pytest.TempPathFactory
@@ -64,7 +59,7 @@ def test_no_service_runs_as_root(cluster: hosts.Cluster, provisioned: hosts.Prov
         TARGET: ["sb-rust-std", "swarmbench collector"],
         MONITOR: ["/usr/bin/prometheus "],
     }
-    for name in _provisioned_hosts():
+    for name in hosts.INVENTORY_HOSTS:
         listing = cluster.ssh(name, "ps -eo user:20=,args=").stdout.splitlines()
         services = [
             line.split(None, 1) for line in listing if any(m in line for m in SERVICE_MARKERS)
@@ -74,7 +69,7 @@ def test_no_service_runs_as_root(cluster: hosts.Cluster, provisioned: hosts.Prov
         assert as_root == [], f"{name} runs as another user than swarmbench: {as_root}"
         for program in expected.get(name, []):
             assert any(program in args for _, args in services), (name, program, services)
-    for name in sorted(n for n in _provisioned_hosts() if cluster.hosts[n].systemd):
+    for name in sorted(n for n in hosts.INVENTORY_HOSTS if cluster.hosts[n].systemd):
         unit = "swarmbench-worker" if name.startswith("worker") else "swarmbench-target"
         props = "User,NoNewPrivileges,ProtectSystem,ProtectHome,PrivateTmp,CapabilityBoundingSet"
         shown = cluster.ssh(name, f"systemctl show {unit} -p {props}").stdout
@@ -97,7 +92,7 @@ def _scan(namespace: str | None, addresses: list[str]) -> dict[str, list[int]]:
 def test_a_port_scan_from_outside_the_cluster_finds_only_ssh(
     cluster: hosts.Cluster, provisioned: hosts.Provisioning
 ) -> None:
-    addresses = {name: cluster.hosts[name].address for name in _provisioned_hosts()}
+    addresses = {name: cluster.hosts[name].address for name in hosts.INVENTORY_HOSTS}
     started = time.monotonic()
     with hosts.outsider() as (namespace, address):
         found = _scan(namespace, list(addresses.values()))

@@ -116,8 +116,7 @@ def test_cluster_state_stopped_with_the_firewall_off_leaves_no_service_and_no_ta
     """cluster_state=stopped stops every service. The same run turns the firewall off
     (common_firewall_enabled=false), which removes every table swarmbench loaded, its files
     and its boot unit, and no other table. (One playbook run for both: each costs a minute.)"""
-    names = [name for group in hosts.GROUPS.values() for name in group]  # the provisioned
-    assert all(cluster.firewall(name) for name in names)  # with the firewall on
+    assert all(cluster.firewall(name) for name in hosts.INVENTORY_HOSTS)  # provisioned: on
     assert cluster.ssh(TARGET, f"nft add table {FOREIGN_TABLE}").returncode == 0
     try:
         proc, seconds = ansible.playbook(
@@ -127,7 +126,7 @@ def test_cluster_state_stopped_with_the_firewall_off_leaves_no_service_and_no_ta
         )
         print(f"\nstopping the cluster took {seconds:.1f} s")
         assert proc.returncode == 0, hosts.output(proc)[-6000:]
-        for name in names:
+        for name in hosts.INVENTORY_HOSTS:
             assert cluster.firewall(name) == [], name
         tables = cluster.ssh(TARGET, "nft list tables").stdout
         assert f"table {FOREIGN_TABLE}" in tables, tables
